@@ -1,0 +1,425 @@
+"""Colour grade and colour profile of a video, measured in CIELAB (float, D65).
+
+:class:`ColorAnalyzer` is a :class:`~clipzy.engine.media.FramePump` consumer. It asks for
+frames about 320 px wide (:func:`~clipzy.engine.media.fit_width`) every ``every_s``
+seconds (default 0.25 s, i.e. 4 frames per second of video), converts each to CIELAB in
+OpenCV (float32 sRGB in 0..1 → L* 0..100, a*/b* signed, D65 white) and keeps only small
+per-frame statistics, never the frames:
+
+* a 200-bin histogram of L* (0.5 L* per bin) of every pixel,
+* first and second moments of (L*, a*, b*) over every pixel (float64 sums),
+* mid-tone sums: count, Σa*, Σb*, Σchroma over the *mid-tone* pixels (below),
+* a fixed, evenly spread subsample of :data:`SUBSAMPLE_PER_FRAME` Lab pixels for k-means.
+
+That is about 2.4 kB per sampled frame (≈ 35 MB per hour of video at the default rate).
+
+``finish(shots_s)`` pools the frames of each shot first (pixel sums, so frames of a shot
+count equally), then averages the per-shot statistics with **each shot weighted
+equally**, so one long shot does not dominate the description of an edited video.
+Mid-tone statistics weight a shot by ``min(1, midtone_fraction / MIDTONE_FULL_WEIGHT)``
+so that a nearly black shot with a handful of mid-tone pixels counts proportionally
+less. The palette is k-means (``cv2.kmeans``, k ≤ 6) on an equal number of subsampled
+pixels per shot.
+
+Mid-tones (for temperature, tint, saturation): ``MIDTONE_L_MIN <= L* <= MIDTONE_L_MAX``
+(15..95) and no RGB channel at or above ``CLIP_LEVEL`` (250 of 255, i.e. clipped). Deep
+shadows carry mostly noise and clipped pixels carry no colour information.
+
+Grade maps (every value in −100..100, 0 = neutral, all monotonic):
+
+* ``temperature = 100·tanh(mean b* / TEMPERATURE_REF_B)``: warmer (yellow/orange) > 0.
+* ``tint = 100·tanh(mean a* / TINT_REF_A)``: magenta > 0, green < 0.
+* ``saturation = 100·(C − C_ref)/(C + C_ref)`` with C the mean mid-tone chroma
+  √(a*²+b*²) and ``C_ref = SATURATION_REF_CHROMA`` (≡ 100·tanh(½·ln(C/C_ref))): chroma 0
+  gives exactly −100, C_ref gives 0, doubling chroma gives +33.
+* ``contrast = 100·(S² − S_ref²)/(S² + S_ref²)`` with S = L* p95 − p5 of all pixels and
+  ``S_ref = CONTRAST_REF_SPREAD`` (≡ 100·tanh(ln(S/S_ref))); a flat frame gives −100.
+* ``highlights = 100·tanh((H − HIGHLIGHTS_REF_L)/HIGHLIGHTS_SCALE_L)`` with H the mean of
+  the L* p95 and p99 (brighter highlights > 0).
+* ``shadows = 100·tanh((D − SHADOWS_REF_L)/SHADOWS_SCALE_L)`` with D the mean of the L* p1
+  and p5 (lifted shadows > 0, crushed shadows < 0).
+
+The references (:data:`SATURATION_REF_CHROMA`, :data:`CONTRAST_REF_SPREAD`,
+:data:`HIGHLIGHTS_REF_L`, :data:`SHADOWS_REF_L` and the scales) describe ordinary
+ungraded daylight footage (reference chroma 15, reference p95 − p5 spread 72 L*, a
+reference tone curve with mean(p1, p5) = 14 L* and mean(p95, p99) = 90 L*; daylight
+footage is usually a little warm, so the b* scale is wide), chosen so that the shared
+sample clips land within ±40 on every field. Measured (temperature, tint, saturation,
+contrast, highlights, shadows): cockatoo.mp4 (9, 7, −35, 22, 27, −27), birds.mp4
+(38, −3, 23, −19, 6, 37), bigbuckbunny.mp4 (32, −33, 34, 5, 3, −14).
+
+The pure helpers :func:`rgb_to_lab`, :func:`lab_to_rgb` and :func:`lab_statistics` are
+reused by the apply step (colour transfer / LUT).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from .media import VideoInfo, fit_width
+
+# --- analysis parameters -------------------------------------------------------------
+#: Analysis frame width in pixels (height keeps the aspect).
+FRAME_WIDTH = 320
+#: L* histogram: bins over 0..100 (0.5 L* per bin).
+L_BINS = 200
+#: Lab pixels kept per sampled frame for the palette k-means (evenly spread).
+SUBSAMPLE_PER_FRAME = 128
+#: Pixels given to k-means in total (split equally between shots).
+KMEANS_PIXELS = 6000
+#: Palette size (at most; clusters closer than PALETTE_MERGE_DE are merged).
+PALETTE_SIZE = 6
+#: CIE76 ΔE below which two palette clusters are merged into one colour.
+PALETTE_MERGE_DE = 3.0
+
+# --- mid-tone mask --------------------------------------------------------------------
+#: Mid-tone pixels have L* at least this (near-black pixels are noise).
+MIDTONE_L_MIN = 15.0
+#: ... and at most this (near-white pixels have lost their colour).
+MIDTONE_L_MAX = 95.0
+#: ... and no RGB channel at or above this 8-bit level (channel clipped).
+CLIP_LEVEL = 250
+#: A shot whose mid-tone pixel share is at least this counts fully in the mid-tone pooling.
+MIDTONE_FULL_WEIGHT = 0.05
+
+# --- grade references (ordinary ungraded daylight footage) ------------------------------
+#: Mean b* that maps to temperature 100·tanh(1) ≈ 76.
+TEMPERATURE_REF_B = 60.0
+#: Mean a* that maps to tint ≈ 76.
+TINT_REF_A = 30.0
+#: Mean mid-tone chroma C*ab that maps to saturation 0.
+SATURATION_REF_CHROMA = 15.0
+#: L* p95 − p5 spread that maps to contrast 0.
+CONTRAST_REF_SPREAD = 72.0
+#: Reference tone curve: mean of L* p95 and p99 for highlights 0.
+HIGHLIGHTS_REF_L = 90.0
+#: Reference tone curve: mean of L* p1 and p5 for shadows 0.
+SHADOWS_REF_L = 14.0
+#: L* offset of the highlights from the reference tone curve that maps to ±76 (tanh 1).
+HIGHLIGHTS_SCALE_L = 25.0
+#: L* offset of the shadows from the reference tone curve that maps to ±76 (tanh 1);
+#: wider than the highlights' because the shadow end varies more between ordinary shots.
+SHADOWS_SCALE_L = 40.0
+
+PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
+
+
+# ---------------------------------------------------------------------------------------
+# Pure helpers
+# ---------------------------------------------------------------------------------------
+
+
+def rgb_to_lab(img_uint8: np.ndarray) -> np.ndarray:
+    """sRGB uint8 ``(..., 3)`` → CIELAB float32 ``(..., 3)`` (D65; L* 0..100, a*/b* signed).
+
+    Uses OpenCV's float path (sRGB transfer curve applied), so values are not quantised.
+    Accepts an image ``(h, w, 3)`` or a pixel list ``(n, 3)``.
+    """
+    a = np.asarray(img_uint8)
+    if a.dtype != np.uint8:
+        raise ValueError(f"rgb_to_lab expects uint8 RGB, got {a.dtype}")
+    if a.ndim < 2 or a.shape[-1] != 3:
+        raise ValueError(f"rgb_to_lab expects shape (..., 3), got {a.shape}")
+    shape = a.shape
+    flat = a.reshape(-1, 1, 3) if a.ndim != 3 else a
+    f = flat.astype(np.float32)
+    f *= np.float32(1.0 / 255.0)
+    lab = cv2.cvtColor(f, cv2.COLOR_RGB2Lab)
+    return lab.reshape(shape)
+
+
+def lab_to_rgb(lab: np.ndarray, *, as_uint8: bool = False) -> np.ndarray:
+    """CIELAB float ``(..., 3)`` → sRGB, float32 in 0..1 (clipped) or uint8 if ``as_uint8``.
+
+    Out-of-gamut colours are clipped per channel.
+    """
+    a = np.asarray(lab, dtype=np.float32)
+    if a.ndim < 2 or a.shape[-1] != 3:
+        raise ValueError(f"lab_to_rgb expects shape (..., 3), got {a.shape}")
+    shape = a.shape
+    flat = a.reshape(-1, 1, 3) if a.ndim != 3 else a
+    rgb = cv2.cvtColor(np.ascontiguousarray(flat), cv2.COLOR_Lab2RGB)
+    np.clip(rgb, 0.0, 1.0, out=rgb)
+    rgb = rgb.reshape(shape)
+    if as_uint8:
+        return np.rint(rgb * 255.0).astype(np.uint8)
+    return rgb
+
+
+def _percentiles_from_hist(hist: np.ndarray) -> dict[str, float] | None:
+    """L* percentiles (p1..p99) from an L* histogram over 0..100 (linear within bins)."""
+    total = float(hist.sum())
+    if total <= 0:
+        return None
+    cdf = np.concatenate([[0.0], np.cumsum(hist, dtype=np.float64) / total])
+    edges = np.linspace(0.0, 100.0, hist.size + 1)
+    q = np.asarray(PERCENTILES, dtype=np.float64) / 100.0
+    # cdf is non-decreasing; np.interp needs strictly increasing xp for exactness at flats,
+    # so search the first edge where the cdf reaches q and interpolate inside that bin.
+    idx = np.clip(np.searchsorted(cdf, q, side="left"), 1, hist.size)
+    lo, hi = cdf[idx - 1], cdf[idx]
+    frac = np.where(hi > lo, (q - lo) / np.where(hi > lo, hi - lo, 1.0), 0.0)
+    vals = edges[idx - 1] + frac * (edges[idx] - edges[idx - 1])
+    return {f"p{p}": float(v) for p, v in zip(PERCENTILES, vals)}
+
+
+def lab_statistics(lab_pixels: np.ndarray) -> dict[str, Any]:
+    """Statistics of Lab pixels ``(..., 3)`` float: what a colour transfer needs.
+
+    Returns ``lab_mean`` [L, a, b], ``lab_std`` [L, a, b], ``lab_cov`` (3×3, population),
+    ``luma_percentiles`` {p1, p5, p25, p50, p75, p95, p99} of L*, and
+    ``midtone_chroma`` (mean chroma of pixels with 15 ≤ L* ≤ 95; None if there are none;
+    clipping is not known from Lab alone). An empty input gives None values.
+    """
+    x = np.asarray(lab_pixels, dtype=np.float32).reshape(-1, 3)
+    if x.shape[0] == 0:
+        return {"lab_mean": None, "lab_std": None, "lab_cov": None, "luma_percentiles": None, "midtone_chroma": None}
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axis=0)
+    d = x64 - mean
+    cov = d.T @ d / x.shape[0]
+    pct = np.percentile(x64[:, 0], PERCENTILES)
+    mid = (x[:, 0] >= MIDTONE_L_MIN) & (x[:, 0] <= MIDTONE_L_MAX)
+    chroma = float(np.hypot(x64[mid, 1], x64[mid, 2]).mean()) if mid.any() else None
+    return {
+        "lab_mean": [float(v) for v in mean],
+        "lab_std": [float(v) for v in np.sqrt(np.maximum(np.diag(cov), 0.0))],
+        "lab_cov": [[float(v) for v in row] for row in cov],
+        "luma_percentiles": {f"p{p}": float(v) for p, v in zip(PERCENTILES, pct)},
+        "midtone_chroma": chroma,
+    }
+
+
+def _clamp100(v: float) -> float:
+    return float(max(-100.0, min(100.0, v)))
+
+
+def temperature_from_b(mean_b: float) -> float:
+    """Temperature −100..100 from the mean mid-tone b*: ``100·tanh(b / TEMPERATURE_REF_B)``."""
+    return _clamp100(100.0 * math.tanh(mean_b / TEMPERATURE_REF_B))
+
+
+def tint_from_a(mean_a: float) -> float:
+    """Tint −100..100 from the mean mid-tone a*: ``100·tanh(a / TINT_REF_A)``."""
+    return _clamp100(100.0 * math.tanh(mean_a / TINT_REF_A))
+
+
+def saturation_from_chroma(mean_chroma: float) -> float:
+    """Saturation −100..100: ``100·(C − C_ref)/(C + C_ref)``; C = 0 → −100 exactly."""
+    c = max(0.0, float(mean_chroma))
+    return _clamp100(100.0 * (c - SATURATION_REF_CHROMA) / (c + SATURATION_REF_CHROMA))
+
+
+def contrast_from_spread(spread_l: float) -> float:
+    """Contrast −100..100 from L* p95 − p5: ``100·(S² − S_ref²)/(S² + S_ref²)``; S = 0 → −100."""
+    s2 = max(0.0, float(spread_l)) ** 2
+    r2 = CONTRAST_REF_SPREAD ** 2
+    return _clamp100(100.0 * (s2 - r2) / (s2 + r2))
+
+
+def highlights_from_l(high_l: float) -> float:
+    """Highlights −100..100 from mean(L* p95, p99): ``100·tanh((H − ref)/HIGHLIGHTS_SCALE_L)``."""
+    return _clamp100(100.0 * math.tanh((high_l - HIGHLIGHTS_REF_L) / HIGHLIGHTS_SCALE_L))
+
+
+def shadows_from_l(low_l: float) -> float:
+    """Shadows −100..100 from mean(L* p1, p5): ``100·tanh((D − ref)/SHADOWS_SCALE_L)``."""
+    return _clamp100(100.0 * math.tanh((low_l - SHADOWS_REF_L) / SHADOWS_SCALE_L))
+
+
+def grade_from_profile(
+    *, percentiles: dict[str, float] | None, midtone_a: float | None, midtone_b: float | None, midtone_chroma: float | None
+) -> dict[str, float | None]:
+    """The ``color_grade`` object from pooled statistics (None in → None out)."""
+    out: dict[str, float | None] = {
+        "temperature": None if midtone_b is None else round(temperature_from_b(midtone_b), 2),
+        "tint": None if midtone_a is None else round(tint_from_a(midtone_a), 2),
+        "saturation": None if midtone_chroma is None else round(saturation_from_chroma(midtone_chroma), 2),
+        "contrast": None,
+        "highlights": None,
+        "shadows": None,
+    }
+    if percentiles is not None:
+        out["contrast"] = round(contrast_from_spread(percentiles["p95"] - percentiles["p5"]), 2)
+        out["highlights"] = round(highlights_from_l(0.5 * (percentiles["p95"] + percentiles["p99"])), 2)
+        out["shadows"] = round(shadows_from_l(0.5 * (percentiles["p1"] + percentiles["p5"])), 2)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The consumer
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _FrameStats:
+    t_s: float
+    n: int  # pixels
+    hist: np.ndarray  # (L_BINS,) int32 counts of L*
+    s1: np.ndarray  # (3,) float64 Σ Lab
+    s2: np.ndarray  # (3, 3) float64 Σ Lab·Labᵀ
+    mid_n: int  # mid-tone pixel count
+    mid_a: float  # Σ a* over mid-tones
+    mid_b: float  # Σ b*
+    mid_c: float  # Σ chroma
+    sub: np.ndarray  # (SUBSAMPLE_PER_FRAME, 3) float32 Lab
+
+
+class ColorAnalyzer:
+    """FramePump consumer measuring ``color_grade`` and ``color_profile`` (see module doc).
+
+    ``every_s``: seconds between analysed frames (default 0.25 → 4 frames/s of video).
+    """
+
+    def __init__(self, info: VideoInfo, *, every_s: float = 0.25) -> None:
+        if not (every_s >= 0 and math.isfinite(every_s)):
+            raise ValueError(f"every_s must be a finite number >= 0, got {every_s}")
+        self.info = info
+        self.every_s = float(every_s)
+        self.frame_size: tuple[int, int] = fit_width(info, FRAME_WIDTH)
+        self._frames: list[_FrameStats] = []
+        self._sub_idx: np.ndarray | None = None
+
+    @property
+    def frames_analysed(self) -> int:
+        return len(self._frames)
+
+    def push(self, image: np.ndarray, t_s: float) -> None:
+        """Analyse one uint8 RGB frame ``(h, w, 3)`` shown at ``t_s`` seconds."""
+        img = np.asarray(image)
+        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            raise ValueError(f"push expects uint8 RGB (h, w, 3), got {img.dtype} {img.shape}")
+        lab = rgb_to_lab(img)
+        flat = lab.reshape(-1, 3)
+        n = flat.shape[0]
+        L = flat[:, 0]
+        hist = cv2.calcHist([lab], [0], None, [L_BINS], [0.0, 100.0 + 1e-3]).ravel().astype(np.int32)
+        # calcHist drops values outside the range; L* is 0..100 by construction.
+        x64 = flat.astype(np.float64)
+        s1 = x64.sum(axis=0)
+        s2 = x64.T @ x64
+        chan_max = img.max(axis=2).reshape(-1)
+        mid = (L >= MIDTONE_L_MIN) & (L <= MIDTONE_L_MAX) & (chan_max < CLIP_LEVEL)
+        mid_n = int(np.count_nonzero(mid))
+        if mid_n:
+            ma = flat[mid, 1].astype(np.float64)
+            mb = flat[mid, 2].astype(np.float64)
+            mid_a, mid_b, mid_c = float(ma.sum()), float(mb.sum()), float(np.hypot(ma, mb).sum())
+        else:
+            mid_a = mid_b = mid_c = 0.0
+        if self._sub_idx is None or self._sub_idx.size and self._sub_idx[-1] >= n:
+            k = min(SUBSAMPLE_PER_FRAME, n)
+            # an evenly spread fixed subset, offset so it does not align with the pixel grid
+            self._sub_idx = (np.arange(k, dtype=np.int64) * n // k + (n // k) // 2).clip(0, n - 1)
+        sub = flat[self._sub_idx].copy()
+        self._frames.append(_FrameStats(float(t_s), n, hist, s1, s2, mid_n, mid_a, mid_b, mid_c, sub))
+
+    # -- pooling --------------------------------------------------------------------
+    def _shot_groups(self, shots_s: Sequence[tuple[float, float]] | None) -> list[list[_FrameStats]]:
+        if not shots_s:
+            return [list(self._frames)] if self._frames else []
+        starts = []
+        prev_end = -math.inf
+        for s, e in shots_s:
+            if not (math.isfinite(s) and math.isfinite(e)) or e < s or s < prev_end - 1e-6:
+                raise ValueError("shots_s must be ordered (start_s, end_s) spans with end >= start")
+            starts.append(float(s))
+            prev_end = float(e)
+        groups: list[list[_FrameStats]] = [[] for _ in shots_s]
+        st = np.asarray(starts)
+        for f in self._frames:
+            i = int(np.searchsorted(st, f.t_s + 1e-6, side="right")) - 1
+            groups[max(0, i)].append(f)
+        return [g for g in groups if g]
+
+    def finish(self, shots_s: Sequence[tuple[float, float]] | None = None) -> dict[str, Any]:
+        """Pool the sampled frames per shot, each shot weighted equally; see module doc.
+
+        ``shots_s``: ordered (start_s, end_s) spans; None or empty = the whole video is one
+        shot. Returns ``{"color_grade": {...}, "color_profile": {...}}``; values that cannot
+        be measured (no frames, no mid-tone pixels) are None.
+        """
+        groups = self._shot_groups(shots_s)
+        if not groups:
+            profile = {"lab_mean": None, "lab_std": None, "lab_cov": None, "luma_percentiles": None, "palette": []}
+            return {"color_grade": grade_from_profile(percentiles=None, midtone_a=None, midtone_b=None, midtone_chroma=None),
+                    "color_profile": profile}
+        hists, m1s, m2s = [], [], []
+        mid_w, mid_a, mid_b, mid_c = [], [], [], []
+        for g in groups:
+            n = float(sum(f.n for f in g))
+            hists.append(np.sum([f.hist for f in g], axis=0, dtype=np.float64) / n)
+            m1s.append(np.sum([f.s1 for f in g], axis=0) / n)
+            m2s.append(np.sum([f.s2 for f in g], axis=0) / n)
+            mn = float(sum(f.mid_n for f in g))
+            if mn > 0:
+                mid_w.append(min(1.0, mn / n / MIDTONE_FULL_WEIGHT))
+                mid_a.append(sum(f.mid_a for f in g) / mn)
+                mid_b.append(sum(f.mid_b for f in g) / mn)
+                mid_c.append(sum(f.mid_c for f in g) / mn)
+        hist = np.mean(hists, axis=0)
+        mean = np.mean(m1s, axis=0)
+        cov = np.mean(m2s, axis=0) - np.outer(mean, mean)
+        cov = 0.5 * (cov + cov.T)
+        pct = _percentiles_from_hist(hist)
+        if mid_w:
+            w = np.asarray(mid_w)
+            ma, mb, mc = (float(np.dot(w, v) / w.sum()) for v in (mid_a, mid_b, mid_c))
+        else:
+            ma = mb = mc = None
+        profile = {
+            "lab_mean": [round(float(v), 4) for v in mean],
+            "lab_std": [round(float(v), 4) for v in np.sqrt(np.maximum(np.diag(cov), 0.0))],
+            "lab_cov": [[round(float(v), 4) for v in row] for row in cov],
+            "luma_percentiles": None if pct is None else {k: round(v, 3) for k, v in pct.items()},
+            "palette": _palette(groups),
+        }
+        grade = grade_from_profile(percentiles=pct, midtone_a=ma, midtone_b=mb, midtone_chroma=mc)
+        return {"color_grade": grade, "color_profile": profile}
+
+
+def _palette(groups: list[list[_FrameStats]]) -> list[dict[str, Any]]:
+    """Up to PALETTE_SIZE {"hex", "weight"} from k-means on Lab, equal pixels per shot."""
+    rng = np.random.default_rng(0)
+    per_shot = max(1, KMEANS_PIXELS // len(groups))
+    parts = []
+    for g in groups:
+        pix = np.concatenate([f.sub for f in g], axis=0)
+        idx = rng.choice(pix.shape[0], size=per_shot, replace=pix.shape[0] < per_shot)
+        parts.append(pix[idx])
+    data = np.ascontiguousarray(np.concatenate(parts, axis=0), dtype=np.float32)
+    uniq = np.unique(np.round(data, 1), axis=0).shape[0]
+    k = int(min(PALETTE_SIZE, uniq))
+    if k <= 1:
+        centers = data.mean(axis=0, keepdims=True)
+        labels = np.zeros(data.shape[0], np.int32)
+    else:
+        cv2.setRNGSeed(12345)
+        crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.1)
+        _, labels, centers = cv2.kmeans(data, k, None, crit, 3, cv2.KMEANS_PP_CENTERS)
+        labels = labels.ravel()
+    counts = np.bincount(labels, minlength=centers.shape[0]).astype(np.float64)
+    # merge clusters that are practically the same colour (CIE76 ΔE < PALETTE_MERGE_DE)
+    order = list(np.argsort(-counts))
+    merged: list[tuple[np.ndarray, float]] = []
+    for i in order:
+        if counts[i] <= 0:
+            continue
+        c = centers[i].astype(np.float64)
+        for j, (mc, mw) in enumerate(merged):
+            if np.linalg.norm(mc - c) < PALETTE_MERGE_DE:
+                merged[j] = ((mc * mw + c * counts[i]) / (mw + counts[i]), mw + counts[i])
+                break
+        else:
+            merged.append((c, float(counts[i])))
+    total = sum(w for _, w in merged)
+    merged.sort(key=lambda cw: -cw[1])
+    cols = lab_to_rgb(np.array([c for c, _ in merged], np.float32).reshape(-1, 1, 3), as_uint8=True).reshape(-1, 3)
+    return [
+        {"hex": "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb)), "weight": round(w / total, 4)}
+        for rgb, (_, w) in zip(cols, merged)
+    ]
