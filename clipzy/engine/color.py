@@ -8,8 +8,9 @@ per-frame statistics, never the frames:
 
 * a 200-bin histogram of L* (0.5 L* per bin) of every pixel,
 * first and second moments of (L*, a*, b*) over every pixel (float64 sums),
-* mid-tone sums: count, Σa*, Σb*, Σchroma over the *mid-tone* pixels (below),
-* a fixed, evenly spread subsample of :data:`SUBSAMPLE_PER_FRAME` Lab pixels for k-means.
+* mid-tone sums: count, Σa*, Σb*, Σchroma over the *mid-tone* pixels (below; a pixel
+  chroma under :data:`CHROMA_FLOOR` = 0.5 counts as 0),
+* a fixed, pseudo-random subsample of :data:`SUBSAMPLE_PER_FRAME` Lab pixels for k-means.
 
 That is about 2.4 kB per sampled frame (≈ 35 MB per hour of video at the default rate).
 
@@ -83,6 +84,9 @@ MIDTONE_L_MIN = 15.0
 MIDTONE_L_MAX = 95.0
 #: ... and no RGB channel at or above this 8-bit level (channel clipped).
 CLIP_LEVEL = 250
+#: Pixel chroma below this (ΔE*ab) counts as 0: invisible, and OpenCV's float Lab of an
+#: exact grey carries up to ~0.1 of table error, so a grey clip still measures chroma 0.
+CHROMA_FLOOR = 0.5
 #: A shot whose mid-tone pixel share is at least this counts fully in the mid-tone pooling.
 MIDTONE_FULL_WEIGHT = 0.05
 
@@ -308,13 +312,15 @@ class ColorAnalyzer:
         if mid_n:
             ma = flat[mid, 1].astype(np.float64)
             mb = flat[mid, 2].astype(np.float64)
-            mid_a, mid_b, mid_c = float(ma.sum()), float(mb.sum()), float(np.hypot(ma, mb).sum())
+            mc = np.hypot(ma, mb)
+            mc[mc < CHROMA_FLOOR] = 0.0  # OpenCV's Lab of exact greys is off by ~0.1
+            mid_a, mid_b, mid_c = float(ma.sum()), float(mb.sum()), float(mc.sum())
         else:
             mid_a = mid_b = mid_c = 0.0
-        if self._sub_idx is None or self._sub_idx.size and self._sub_idx[-1] >= n:
+        if self._sub_idx is None or self._sub_idx[-1] >= n:
+            # a fixed pseudo-random subset (a regular stride can alias with the pixel grid)
             k = min(SUBSAMPLE_PER_FRAME, n)
-            # an evenly spread fixed subset, offset so it does not align with the pixel grid
-            self._sub_idx = (np.arange(k, dtype=np.int64) * n // k + (n // k) // 2).clip(0, n - 1)
+            self._sub_idx = np.sort(np.random.default_rng(7).choice(n, size=k, replace=False))
         sub = flat[self._sub_idx].copy()
         self._frames.append(_FrameStats(float(t_s), n, hist, s1, s2, mid_n, mid_a, mid_b, mid_c, sub))
 
