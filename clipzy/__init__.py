@@ -1,0 +1,110 @@
+"""Clipzy ML Engine: learn a template video's Style DNA and apply it to other footage.
+
+``create_app(config=None)`` builds the service: configuration (defaults, then
+``instance/config.py``, then environment variables, then ``config`` for tests), the
+SQLite store, file storage, the v1 API, the console, the job runner and the webhook
+sender.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+@dataclass
+class Services:
+    """What the views and the CLI reach through ``app.extensions["clipzy"]``."""
+
+    store: Any
+    storage: Any
+    runner: Any
+    webhooks: Any
+    started_at: float
+
+
+def create_app(config: dict[str, Any] | None = None):
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from . import config as cfg_mod
+    from . import logs
+    from .api import init_api
+    from .api.uploads import StreamingRequest, cleanup_temp_uploads
+    from .engine import models
+    from .storage import Storage
+    from .store import Store
+
+    instance = os.environ.get("CLIPZY_INSTANCE_PATH") or (config or {}).get("INSTANCE_PATH")
+    app = Flask(__name__, instance_path=os.path.abspath(instance) if instance else None,
+                instance_relative_config=True)
+    app.request_class = StreamingRequest
+    app.config.from_mapping(cfg_mod.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(cfg_mod.from_environ())
+    if config:
+        app.config.update(config)
+    cfg_mod.normalise(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logs.configure(app.config["LOG_LEVEL"])
+
+    # librosa's numba cache lives in the instance folder so the compile is paid once.
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(app.instance_path, "cache", "numba"))
+    models.set_models_path(app.config.get("CLIPZY_MODELS_PATH") or os.path.join(app.instance_path, "models"))
+    if app.config.get("CLIPZY_ONNX_PROVIDERS"):
+        os.environ["CLIPZY_ONNX_PROVIDERS"] = app.config["CLIPZY_ONNX_PROVIDERS"]
+
+    # Werkzeug refuses a larger Content-Length before reading, and cuts off a chunked body.
+    from .api.uploads import MULTIPART_SLACK_BYTES
+
+    app.config["MAX_CONTENT_LENGTH"] = int(float(app.config["MAX_FILE_SIZE_MB"]) * 1024 * 1024) + MULTIPART_SLACK_BYTES
+    app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
+    if app.config["CLIPZY_TRUST_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+
+    store = Store(os.path.join(app.instance_path, "clipzy.sqlite3"))
+    store.migrate()
+    storage = Storage(app.instance_path)
+    services = Services(store=store, storage=storage, runner=None, webhooks=None, started_at=time.time())
+    app.extensions["clipzy"] = services
+    app.teardown_appcontext(cleanup_temp_uploads)
+    app.teardown_appcontext(lambda _exc=None: store.close())
+
+    init_api(app)
+    from .web import init_web
+
+    init_web(app)
+
+    if app.config["CLIPZY_START_RUNNER"]:
+        start_workers(app)
+    return app
+
+
+def start_workers(app) -> None:
+    """Clean leftovers, then start the webhook sender and the job runner of ``app``."""
+    from .jobs import stages, webhooks
+    from .jobs.runner import Runner
+
+    services = app.extensions["clipzy"]
+    services.storage.clean_leftovers(services.store.video_storage_names())
+    services.webhooks = webhooks.Sender(services.store, services.storage, app.config)
+    services.webhooks.start()
+    services.runner = Runner(services.store, services.storage, app.config,
+                             app.config.get("CLIPZY_STAGES_FOR") or stages.stages_for,
+                             max_workers=int(app.config["MAX_CONCURRENT_JOBS"]),
+                             timeout_s=float(app.config["PROCESSING_TIMEOUT_SECONDS"]),
+                             webhook_sender=services.webhooks)
+    services.runner.start()
+    atexit.register(stop_workers, app)
+
+
+def stop_workers(app) -> None:
+    services = app.extensions["clipzy"]
+    if services.runner is not None:
+        services.runner.stop(wait=False)
+    if services.webhooks is not None:
+        services.webhooks.stop()

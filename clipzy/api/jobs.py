@@ -1,0 +1,201 @@
+"""Jobs: create, list, inspect, cancel, result and artifact downloads."""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+from flask import current_app, request, send_file
+from flask.views import MethodView
+from marshmallow import ValidationError
+
+from ..jobs.payloads import job_payload, result_payload
+from ..storage import ARTIFACTS
+from ..store import DuplicateJob, IdempotencyConflict
+from .base import Blueprint, say
+from .errors import ApiError
+from .schemas import JobCreateSchema, JobListArgsSchema, JobListSchema, JobResultSchema, JobSchema, check_webhook_url
+from .security import public_base, public_url
+from .videos import get_video_or_404
+
+blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Style extraction and application jobs")
+
+FILE_RESPONSE = {"description": "The file (HTTP Range supported)",
+                 "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+def services():
+    return current_app.extensions["clipzy"]
+
+
+def job_view(job: dict) -> dict:
+    return job_payload(job)
+
+
+def result_view(job: dict) -> dict:
+    return result_payload(job, services().storage, public_url)
+
+
+def get_job_or_404(job_id: str) -> dict:
+    job = services().store.get_job(job_id)
+    if job is None:
+        raise ApiError("JOB_NOT_FOUND", 404, "Job not found", f"no job with job_id {job_id!r}")
+    return job
+
+
+@blp.before_request
+def require_json_body():
+    """POST bodies of this blueprint must be JSON objects (400 INVALID_JSON otherwise)."""
+    if request.method == "POST" and request.endpoint == "jobs.Jobs":
+        if not request.is_json:
+            raise ApiError("INVALID_JSON", 400, "The request body must be JSON",
+                           f"Content-Type must be application/json, got {request.mimetype or '(none)'}")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ApiError("INVALID_JSON", 400, "The request body is not valid JSON", "expected a JSON object")
+
+
+@blp.route("")
+class Jobs(MethodView):
+    @blp.arguments(JobCreateSchema)
+    @blp.response(200, JobSchema)
+    @blp.fails(400, "INVALID_JSON")
+    @blp.fails(404, "VIDEO_NOT_FOUND")
+    @blp.fails(409, "JOB_ALREADY_PROCESSING, IDEMPOTENCY_KEY_REUSED")
+    @blp.fails(422, "VALIDATION_ERROR")
+    @blp.fails(503, "SERVICE_UNAVAILABLE (queue full)")
+    def post(self, body):
+        """Create a job: extract-only without a template, extract-and-apply with one.
+
+        Header `Idempotency-Key` (optional): the same key with the same body within 24 h
+        returns the same job; with another body → 409 IDEMPOTENCY_KEY_REUSED.
+        """
+        svc = services()
+        cfg = current_app.config
+        video = get_video_or_404(body["video_id"])
+        template_id = body["template_video_id"] if "template_video_id" in body else video["template_video_id"]
+        if template_id is not None:
+            get_video_or_404(template_id, field="template_video_id")
+        webhook_url = body["webhook_url"] if "webhook_url" in body else video["webhook_url"]
+        if webhook_url:
+            try:
+                check_webhook_url(webhook_url, allow_private=cfg["CLIPZY_WEBHOOK_ALLOW_PRIVATE"])
+            except ValidationError as exc:
+                raise ApiError("VALIDATION_ERROR", 422, "Validation failed", f"webhook_url: {exc.messages[0]}",
+                               {"webhook_url": exc.messages}) from exc
+        config = body["config"]
+        config_key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+        idem = None
+        key = request.headers.get("Idempotency-Key")
+        if key:
+            if len(key) > 255:
+                raise ApiError("VALIDATION_ERROR", 422, "Validation failed", "Idempotency-Key is longer than 255 characters",
+                               {"Idempotency-Key": ["Longer than maximum length 255."]})
+            raw = json.dumps(request.get_json(silent=True), sort_keys=True, separators=(",", ":"))
+            idem = (key, hashlib.sha256(raw.encode()).hexdigest(), float(cfg["CLIPZY_IDEMPOTENCY_TTL_SECONDS"]))
+        if svc.store.count_jobs("queued") >= int(cfg["CLIPZY_MAX_QUEUED_JOBS"]):
+            raise ApiError("SERVICE_UNAVAILABLE", 503, "The job queue is full",
+                           f"{cfg['CLIPZY_MAX_QUEUED_JOBS']} jobs are already queued; try again later",
+                           headers={"Retry-After": "30"})
+        try:
+            job, created = svc.store.create_job(
+                video_id=video["id"], template_video_id=template_id, mode="apply" if template_id else "extract",
+                config=config, config_key=config_key, webhook_url=webhook_url, idempotency=idem,
+                base_url=public_base())
+        except DuplicateJob as exc:
+            raise ApiError("JOB_ALREADY_PROCESSING", 409, "A job for this video is already in progress",
+                           f"job {exc.job_id} has the same video_id, template_video_id and config") from exc
+        except IdempotencyConflict as exc:
+            raise ApiError("IDEMPOTENCY_KEY_REUSED", 409, "Idempotency-Key reused with a different body",
+                           f"key {key!r} was first used with another request body") from exc
+        if created and svc.runner is not None:
+            svc.runner.notify()
+        say("Job created")
+        return job_view(job)
+
+    @blp.arguments(JobListArgsSchema, location="query")
+    @blp.response(200, JobListSchema)
+    @blp.fails(422, "VALIDATION_ERROR")
+    def get(self, args):
+        """List jobs, newest first, with pagination and optional status/video filters."""
+        page, size = args["page"], args["page_size"]
+        jobs, total = services().store.list_jobs(offset=(page - 1) * size, limit=size,
+                                                 status=args["status"], video_id=args["video_id"])
+        say("Jobs retrieved")
+        return {"jobs": [job_view(j) for j in jobs], "total": total, "page": page, "page_size": size,
+                "total_pages": math.ceil(total / size) if total else 0}
+
+
+@blp.route("/<string:job_id>")
+class JobById(MethodView):
+    @blp.response(200, JobSchema)
+    @blp.fails(404, "JOB_NOT_FOUND")
+    def get(self, job_id: str):
+        """A job's status, progress and current stage."""
+        say("Job retrieved")
+        return job_view(get_job_or_404(job_id))
+
+
+@blp.route("/<string:job_id>/result")
+class JobResult(MethodView):
+    @blp.response(200, JobResultSchema)
+    @blp.fails(404, "JOB_NOT_FOUND")
+    @blp.fails(409, "RESULT_NOT_READY")
+    def get(self, job_id: str):
+        """The Style DNA, artifact URLs and output metadata of a completed job."""
+        job = get_job_or_404(job_id)
+        if job["status"] != "completed":
+            raise ApiError("RESULT_NOT_READY", 409, "The job has no result yet", f"job status is {job['status']}")
+        say("Job result retrieved")
+        return result_view(job)
+
+
+@blp.route("/<string:job_id>/cancel")
+class JobCancel(MethodView):
+    @blp.response(200, JobSchema)
+    @blp.fails(404, "JOB_NOT_FOUND")
+    @blp.fails(409, "JOB_NOT_CANCELLABLE")
+    def post(self, job_id: str):
+        """Cancel a queued or processing job (a running job stops within about a second)."""
+        svc = services()
+        get_job_or_404(job_id)
+        job = svc.store.request_cancel(job_id)
+        if job is None:
+            current = svc.store.get_job(job_id)
+            raise ApiError("JOB_NOT_CANCELLABLE", 409, "The job can no longer be cancelled",
+                           f"job status is {current['status'] if current else 'unknown'}")
+        if svc.runner is not None:
+            svc.runner.job_cancelled(job)
+        say("Job cancelled")
+        return job_view(job)
+
+
+def _send_artifact(job_id: str, name: str):
+    job = get_job_or_404(job_id)
+    storage = services().storage
+    if name not in ARTIFACTS or job["status"] != "completed":
+        raise ApiError("OUTPUT_NOT_AVAILABLE", 404, "Artifact not available",
+                       f"job {job_id} has no artifact {name!r}" + ("" if job["status"] == "completed" else f" (status {job['status']})"))
+    path = storage.artifact_path(job_id, name)
+    if not path.is_file():
+        raise ApiError("OUTPUT_NOT_AVAILABLE", 404, "Artifact not available", f"job {job_id} has no artifact {name!r}")
+    filename, mimetype = ARTIFACTS[name]
+    return send_file(path, mimetype=mimetype, conditional=True, download_name=f"{job_id}-{filename}", max_age=0)
+
+
+@blp.route("/<string:job_id>/output")
+class JobOutput(MethodView):
+    @blp.doc(responses={"200": FILE_RESPONSE, "206": FILE_RESPONSE})
+    @blp.fails(404, "JOB_NOT_FOUND, OUTPUT_NOT_AVAILABLE")
+    def get(self, job_id: str):
+        """The rendered MP4 (video/mp4, HTTP Range supported)."""
+        return _send_artifact(job_id, "output")
+
+
+@blp.route("/<string:job_id>/artifacts/<string:name>")
+class JobArtifact(MethodView):
+    @blp.doc(responses={"200": FILE_RESPONSE, "206": FILE_RESPONSE})
+    @blp.fails(404, "JOB_NOT_FOUND, OUTPUT_NOT_AVAILABLE")
+    def get(self, job_id: str, name: str):
+        """An artifact: `output` (MP4), `style_dna` (JSON), `lut` (.cube text), `edit_plan` (JSON)."""
+        return _send_artifact(job_id, name)

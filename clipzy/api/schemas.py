@@ -1,0 +1,208 @@
+"""Marshmallow schemas for requests, responses and both envelopes (documented in OpenAPI)."""
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+import marshmallow as ma
+from marshmallow import RAISE, ValidationError, fields, validate
+
+from ..engine.dna import StyleDnaSchema  # the Style DNA schema the engine validates against
+
+STAGES = ("video_analysis", "audio_analysis", "motion_analysis", "style_extraction", "style_application", "rendering")
+STATUSES = ("queued", "processing", "completed", "failed", "cancelled")
+QUALITY_CRF = {"low": 28, "medium": 23, "high": 18}
+
+
+class StrictSchema(ma.Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+# -- envelopes ----------------------------------------------------------------
+
+
+class ErrorObjectSchema(ma.Schema):
+    detail = fields.String(required=True, metadata={"description": "Technical details"})
+    code = fields.String(required=True, metadata={"description": "Machine-readable error code (API.md table)"})
+    fields = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={"description": "Validation messages per field"})
+
+
+class ErrorEnvelopeSchema(ma.Schema):
+    success = fields.Boolean(required=True, metadata={"example": False})
+    message = fields.String(required=True)
+    error = fields.Nested(ErrorObjectSchema, required=True)
+
+
+class SuccessEnvelopeBase(ma.Schema):
+    success = fields.Boolean(required=True, metadata={"example": True})
+    message = fields.String(required=True)
+
+
+# -- videos -------------------------------------------------------------------
+
+
+class VideoMetadataSchema(ma.Schema):
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+    duration_seconds = fields.Float(required=True)
+    frame_rate = fields.Float(required=True)
+    codec = fields.String(required=True)
+    bitrate_kbps = fields.Integer(allow_none=True, required=True)
+    format = fields.String(required=True)
+    has_audio = fields.Boolean(required=True)
+    audio_codec = fields.String(allow_none=True, required=True)
+    audio_sample_rate = fields.Integer(allow_none=True, required=True)
+    rotation = fields.Integer(required=True, validate=validate.OneOf([0, 90, 180, 270]))
+
+
+class VideoSchema(ma.Schema):
+    video_id = fields.String(required=True, metadata={"pattern": "^vid_[0-9a-f]{16}$"})
+    filename = fields.String(required=True)
+    file_size_bytes = fields.Integer(required=True)
+    metadata = fields.Nested(VideoMetadataSchema, required=True)
+    uploaded_at = fields.String(required=True, metadata={"format": "date-time"})
+    storage_url = fields.String(required=True)
+    template_video_id = fields.String(allow_none=True, required=True)
+
+
+def check_webhook_url(url: str, *, allow_private: bool) -> None:
+    """Raise ValidationError unless ``url`` is http(s) with a host that is allowed.
+
+    Host names are resolved only at delivery time (and checked again there); here a
+    literal private/loopback/link-local address is refused unless allowed.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("must be an http(s) URL with a host")
+    if allow_private:
+        return
+    host = parts.hostname
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        raise ValidationError("private and loopback hosts are not allowed")
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if not addr.is_global or addr.is_multicast:
+        raise ValidationError("private, loopback and link-local addresses are not allowed")
+
+
+class UploadFormSchema(StrictSchema):
+    template_video_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    webhook_url = fields.String(load_default=None, validate=validate.Length(max=2048))
+
+
+class UploadFilesSchema(StrictSchema):
+    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "The video file (mp4/mov/avi/mkv/webm)"})
+
+
+# -- jobs ---------------------------------------------------------------------
+
+
+class JobConfigSchema(StrictSchema):
+    quality = fields.String(validate=validate.OneOf(list(QUALITY_CRF)), load_default="high")
+    aspect_ratio = fields.String(validate=validate.OneOf(["16:9", "9:16", "1:1", "4:5", "source", "template"]),
+                                 load_default="template")
+    resolution = fields.Integer(validate=validate.Range(240, 2160), allow_none=True, load_default=None,
+                                metadata={"description": "Output short side in pixels; null = footage short side capped at 1080"})
+    duration_seconds = fields.Float(validate=validate.Range(min=0, min_inclusive=False, max=3600), allow_none=True,
+                                    load_default=None,
+                                    metadata={"description": "Output length; null = template duration capped by usable footage"})
+    audio_source = fields.String(validate=validate.OneOf(["auto", "template", "footage", "mix"]), load_default="auto")
+    color_strength = fields.Float(validate=validate.Range(0.0, 1.0), load_default=1.0)
+    transitions = fields.Boolean(load_default=True)
+    beat_sync = fields.Boolean(load_default=True)
+
+
+class JobCreateSchema(StrictSchema):
+    video_id = fields.String(required=True, validate=validate.Length(max=64))
+    template_video_id = fields.String(allow_none=True, validate=validate.Length(max=64),
+                                      metadata={"description": "Absent: the upload's template; null: extract-only"})
+    config = fields.Nested(JobConfigSchema, load_default=lambda: JobConfigSchema().load({}))
+    webhook_url = fields.String(allow_none=True, validate=validate.Length(max=2048))
+
+
+class JobErrorSchema(ma.Schema):
+    code = fields.String(required=True)
+    stage = fields.String(allow_none=True, required=True)
+    message = fields.String(required=True)
+
+
+class JobSchema(ma.Schema):
+    job_id = fields.String(required=True, metadata={"pattern": "^job_[0-9a-f]{16}$"})
+    video_id = fields.String(required=True)
+    template_video_id = fields.String(allow_none=True, required=True)
+    mode = fields.String(required=True, validate=validate.OneOf(["extract", "apply"]))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    progress_percent = fields.Integer(required=True, validate=validate.Range(0, 100))
+    current_stage = fields.String(allow_none=True, required=True, validate=validate.OneOf(STAGES))
+    config = fields.Dict(required=True)
+    created_at = fields.String(required=True)
+    updated_at = fields.String(required=True)
+    started_at = fields.String(allow_none=True, required=True)
+    completed_at = fields.String(allow_none=True, required=True)
+    error = fields.Nested(JobErrorSchema, allow_none=True, required=True)
+
+
+class ArtifactsSchema(ma.Schema):
+    output = fields.String()
+    style_dna = fields.String()
+    lut = fields.String()
+    edit_plan = fields.String()
+
+
+class JobResultSchema(JobSchema):
+    style_json = fields.Nested(StyleDnaSchema, required=True)
+    output_video_url = fields.String(allow_none=True, required=True)
+    artifacts = fields.Nested(ArtifactsSchema, required=True)
+    processing_time_seconds = fields.Float(allow_none=True, required=True)
+    output_metadata = fields.Nested(VideoMetadataSchema, allow_none=True, required=True)
+
+
+class JobListArgsSchema(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=10, validate=validate.Range(1, 100))
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    video_id = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
+class JobListSchema(ma.Schema):
+    jobs = fields.List(fields.Nested(JobSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+    total_pages = fields.Integer(required=True)
+
+
+# -- health -------------------------------------------------------------------
+
+
+class StorageSchema(ma.Schema):
+    path = fields.String(required=True)
+    free_bytes = fields.Integer(required=True)
+
+
+class WorkersSchema(ma.Schema):
+    max = fields.Integer(required=True)
+    busy = fields.Integer(required=True)
+    queued = fields.Integer(required=True)
+
+
+class ModelStatusSchema(ma.Schema):
+    available = fields.Boolean(required=True)
+    file = fields.String()
+    source = fields.String()
+    fallback = fields.String(required=True)
+
+
+class HealthSchema(ma.Schema):
+    status = fields.String(required=True)
+    version = fields.String(required=True)
+    uptime_seconds = fields.Float(required=True)
+    database = fields.String(required=True)
+    storage = fields.Nested(StorageSchema, required=True)
+    workers = fields.Nested(WorkersSchema, required=True)
+    onnx_providers = fields.List(fields.String(), required=True)
+    models = fields.Dict(keys=fields.String(), values=fields.Nested(ModelStatusSchema), required=True)

@@ -1,0 +1,49 @@
+"""Streaming uploads: multipart file parts go straight to a temp file in the instance folder.
+
+Werkzeug parses the multipart body in chunks and writes each file part to the stream
+that ``_get_file_stream`` returns, so memory stays flat whatever the file size. The
+temp file lives in ``instance/tmp`` (same file system as ``uploads/``, so the final
+move is an atomic ``os.replace``) and is removed at the end of the request unless the
+view moved it into place. ``MAX_CONTENT_LENGTH`` makes Werkzeug refuse an oversized
+``Content-Length`` before reading, and cut off a chunked body while streaming.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+
+from flask import current_app, g
+from flask.wrappers import Request
+
+MULTIPART_SLACK_BYTES = 64 * 1024  # room for the multipart headers around the file
+
+
+class StreamingRequest(Request):
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        tmp_dir = current_app.extensions["clipzy"].storage.tmp
+        fh = tempfile.NamedTemporaryFile(mode="w+b", dir=tmp_dir, prefix="upload-", suffix=".part", delete=False)
+        g.setdefault("upload_temp_files", []).append(fh.name)
+        return fh
+
+
+def cleanup_temp_uploads(_exc=None) -> None:
+    """Teardown: remove this request's temp upload files that were not moved into place."""
+    for name in g.pop("upload_temp_files", []):
+        try:
+            os.unlink(name)
+        except FileNotFoundError:
+            pass
+
+
+def sanitise_filename(name: str | None) -> str:
+    """A display-safe file name: no path parts, no control characters, NFC, ≤ 200 chars."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = re.sub(r"\s+", " ", name).strip().lstrip(".")
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 190] + dot + ext[:9]) if dot else name[:200]
+    return name or "upload"

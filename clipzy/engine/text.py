@@ -1,0 +1,614 @@
+"""On-screen text: OCR of sampled frames, tracked into ``text_overlays`` and ``use_subtitles``.
+
+Detector
+--------
+`RapidOCR <https://github.com/RapidAI/RapidOCR>`_ (Apache-2.0) on onnxruntime with the
+PP-OCR models that ship *inside* the ``rapidocr`` wheel (``rapidocr/models``:
+``PP-OCRv6_det_small.onnx`` for text-line detection, ``PP-OCRv6_rec_small.onnx`` for
+recognition; the character table is embedded in the recognition model's metadata). Every
+model is passed as an explicit ``model_path``: with an explicit path rapidocr never takes
+its download branch, and the character table comes from the model, so nothing is fetched
+(``tests/test_text.py`` builds an engine with sockets and rapidocr's downloader disabled).
+The orientation classifier is off: overlay text in edited video is upright, and it would
+cost a third model run per line. The engine is built once per process, on the same
+onnxruntime providers as :func:`clipzy.engine.models.providers` (CUDA only when that probe
+kept it), and shared; a rapidocr engine mutates its own settings on every call, so calls
+are serialised by a lock. If the package or a model file is missing the analyser reports
+``detector = "unavailable"``, ``text_overlays = []`` and ``use_subtitles = None``.
+
+Sampling
+--------
+:class:`TextAnalyzer` is a :class:`~clipzy.engine.media.FramePump` consumer. It asks for
+frames ``ANALYSIS_WIDTH`` (960) display pixels wide, never wider than the source, every
+``every_s`` seconds (default 0.5 s, i.e. 2 frames per second). A sampled frame whose 64×36
+grey thumbnail differs from the last OCR'd frame's by less than ``UNCHANGED_MAD`` (mean
+absolute difference, 0–255 levels) is not OCR'd: the text on screen is taken to be the same,
+so every track seen in the last OCR'd frame is extended to it. Other frames go through text
+detection; a detected line whose box overlaps a live track's last box (IoU ≥
+``REUSE_IOU``) and whose 96×24 grey thumbnail is unchanged (MAD < ``REUSE_MAD``) keeps that
+track's reading, every other line is recognised. Memory is bounded: the analyser keeps two
+thumbnails and per-track summaries, never frames.
+
+Tracking and filtering
+----------------------
+Readings are whitespace-normalised (runs of whitespace → one space, ends stripped).
+A line whose recognition score is below ``MIN_SCORE`` (0.80, rapidocr's mean
+per-character probability) or that has fewer than ``MIN_ALNUM`` (2) letters or digits is
+dropped (icons and bullets read as "●", "□"). A reading joins a live track when their boxes
+overlap (intersection ≥ ``MATCH_OVERLAP`` of the smaller box) and their case-folded texts
+are equal or nearly so (difflib ratio ≥ ``MATCH_SIMILARITY`` = 0.8, which absorbs
+single-character OCR flicker on animated text); otherwise it starts a new track. A track
+that is missing from OCR'd frames for more than ``max_gap_s`` (= 2 × ``every_s``, so one
+missed sample is bridged) is closed. Times are the midpoints between the last sample
+without and the first sample with the text (start), and between the last sample with and
+the first sample without it (end); a track open at the end of the video ends at the
+video's duration. So each edge is within ``every_s / 2`` of the truth (when the text is
+detected). A track is kept as a ``text_overlays`` entry when it was seen in at least
+``MIN_SAMPLES`` (2) sampled frames, i.e. it stayed on screen for at least about ``every_s``.
+
+Overlay fields
+--------------
+* ``content``: the reading of the track with the highest summed score (case as read).
+* ``position``: the 3×3 grid cell holding the mean centre of the track's boxes.
+* ``size``: text height in display pixels of the *source* video: the vertical extent of the
+  glyph pixels in the line's upright crop (so rotated text is measured across its
+  baseline; median over observations), scaled from the analysis size.
+* ``color``: ``#rrggbb`` median colour of the glyph pixels. Inside the upright crop the
+  grey levels are split by Otsu's threshold; the glyph class is the one that touches the
+  crop's border less (the background surrounds the glyphs), or the minority class when
+  both touch it about equally (see :func:`glyph_stats`); the colour is the median of the
+  more contrasting half of those pixels (glyph cores, not anti-aliased edges), then the
+  median over observations. Text
+  on a background of two or more contrasting colours (white letters on a black band over
+  green) can be given the band's colour: two classes cannot describe three.
+* ``start_ms``, ``duration_ms``: integer milliseconds.
+
+use_subtitles
+-------------
+With ``shots_s`` the shot spans (start_s, end_s): caption time is the union of the
+intervals of the kept overlays whose centre lies in the bottom third of the frame. A shot
+is *captioned* when caption time covers at least ``CAPTION_SHOT_COVER`` (50 %) of it.
+``use_subtitles`` is True when (a) at least ``min(2, number of shots)`` shots are captioned,
+(b) at least a third of all shots are captioned, and (c) the bottom-third overlays carry at
+least 2 different texts (so a single static watermark or lower-third name card is not
+subtitles). Otherwise False; None only when the detector is unavailable.
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .media import VideoInfo, fit_width
+
+log = logging.getLogger("clipzy.text")
+
+#: ``detector`` value when OCR ran.
+DETECTOR = "rapidocr-ppocr-onnx"
+#: ``detector`` value when rapidocr or its bundled models cannot be loaded.
+UNAVAILABLE = "unavailable"
+
+#: Analysis width in display pixels (capped at the source width).
+ANALYSIS_WIDTH = 960
+#: Model files inside the rapidocr package's ``models`` folder.
+DET_MODEL = "PP-OCRv6_det_small.onnx"
+REC_MODEL = "PP-OCRv6_rec_small.onnx"
+CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"  # configured but never run (use_cls off)
+
+#: Minimum recognition score (mean character probability, 0–1) of a kept reading.
+MIN_SCORE = 0.80
+#: Minimum number of letters/digits in a kept reading.
+MIN_ALNUM = 2
+#: Minimum number of sampled frames a kept overlay was seen in.
+MIN_SAMPLES = 2
+#: Frame-change test: mean absolute difference (0–255) of 64×36 grey thumbnails.
+UNCHANGED_MAD = 1.5
+#: Line reuse: IoU with a live track's last box and MAD of 96×24 grey line thumbnails.
+REUSE_IOU = 0.6
+REUSE_MAD = 4.0
+#: Track matching: overlap (intersection / smaller area) and text similarity (difflib ratio).
+MATCH_OVERLAP = 0.3
+MATCH_SIMILARITY = 0.8
+#: use_subtitles: share of a shot that bottom-third text must cover for the shot to count.
+CAPTION_SHOT_COVER = 0.5
+
+GRID = (
+    ("top-left", "top-center", "top-right"),
+    ("middle-left", "center", "middle-right"),
+    ("bottom-left", "bottom-center", "bottom-right"),
+)
+
+_THUMB = (64, 36)
+_LINE_THUMB = (96, 24)
+_MAX_SAMPLES = 16  # per-track colour/size observations kept (medians)
+_MAX_VARIANTS = 16  # per-track distinct readings kept
+
+
+# ---------------------------------------------------------------------------
+# The shared OCR engine
+# ---------------------------------------------------------------------------
+
+_engine_lock = threading.Lock()  # guards creation and every call (rapidocr mutates itself)
+_engine: Any = None
+_engine_tried = False
+
+
+def model_dir() -> Path | None:
+    """The ``models`` folder of the installed rapidocr package, or None if not installed."""
+    try:
+        import rapidocr
+    except Exception:  # ImportError, or a broken install
+        return None
+    return Path(rapidocr.__file__).resolve().parent / "models"
+
+
+def _build_engine(models: Path | None = None) -> Any:
+    """A new RapidOCR engine on the bundled model files only; None if they are missing.
+
+    Raises nothing: any load failure is logged and gives None.
+    """
+    models = models if models is not None else model_dir()
+    if models is None:
+        log.warning("rapidocr is not installed: on-screen text detection unavailable")
+        return None
+    files = {k: models / f for k, f in (("det", DET_MODEL), ("rec", REC_MODEL), ("cls", CLS_MODEL))}
+    missing = [f.name for k, f in files.items() if k != "cls" and not f.is_file()]
+    if missing:
+        log.warning("rapidocr model files missing (%s): on-screen text detection unavailable", ", ".join(missing))
+        return None
+    try:
+        from rapidocr import RapidOCR
+
+        from .models import providers
+
+        use_cuda = "CUDAExecutionProvider" in providers()
+        params: dict[str, Any] = {
+            "Global.log_level": "error",
+            "Global.use_cls": False,
+            "Global.text_score": 0.0,  # we filter with MIN_SCORE ourselves
+            "Global.model_root_dir": str(models),
+            "Det.model_path": str(files["det"]),
+            "Rec.model_path": str(files["rec"]),
+            # detection at the analysis size itself (never upscaled to 736 px short side)
+            "Det.limit_type": "max",
+            "Det.limit_side_len": ANALYSIS_WIDTH,
+            "EngineConfig.onnxruntime.use_cuda": use_cuda,
+            # rec crops vary in width: exhaustive cuDNN search per shape would dominate
+            "EngineConfig.onnxruntime.cuda_ep_cfg.cudnn_conv_algo_search": "HEURISTIC",
+        }
+        if files["cls"].is_file():
+            params["Cls.model_path"] = str(files["cls"])
+        engine = RapidOCR(params=params)
+        # load both sessions now (rapidocr loads lazily) so failures surface here
+        probe = np.full((64, 256, 3), 255, np.uint8)
+        cv2.putText(probe, "OK 12", (8, 44), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (0, 0, 0), 2, cv2.LINE_AA)
+        engine(probe, use_det=True, use_cls=False, use_rec=True)
+        return engine
+    except Exception as exc:  # noqa: BLE001 - any failure means "unavailable"
+        log.warning("rapidocr engine failed to load (%s): on-screen text detection unavailable", exc)
+        return None
+
+
+def engine() -> Any:
+    """The process-wide RapidOCR engine (built on first use), or None when unavailable."""
+    global _engine, _engine_tried
+    with _engine_lock:
+        if not _engine_tried:
+            _engine = _build_engine()
+            _engine_tried = True
+        return _engine
+
+
+def is_available() -> bool:
+    """Whether on-screen text detection can run in this process."""
+    return engine() is not None
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One detected line in an image. Coordinates in pixels of that image."""
+
+    quad: np.ndarray  # (4, 2) float32 corner points
+    text: str  # whitespace-normalised reading ("" when not recognised)
+    score: float  # recognition score 0–1 (0 when not recognised)
+
+
+def crop_line(img: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Upright crop of a detected line's (roughly rectangular) quad by a perspective warp.
+
+    ``quad``: (4, 2) corners clockwise from the line's top-left, in ``img`` pixels.
+    """
+    q = quad.astype(np.float32)
+    w = int(max(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[2] - q[3])))
+    h = int(max(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2])))
+    w, h = max(w, 2), max(h, 2)
+    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    m = cv2.getPerspectiveTransform(q, dst)
+    crop = cv2.warpPerspective(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC)
+    if h > 1.5 * w:  # vertical line: rotate like PP-OCR does
+        crop = np.rot90(crop)
+    return np.ascontiguousarray(crop)
+
+
+def normalise(text: str) -> str:
+    """Whitespace-normalised text: runs of whitespace become one space, ends stripped."""
+    return " ".join(str(text).split())
+
+
+def detect_lines(image_bgr: np.ndarray) -> list[np.ndarray] | None:
+    """Text-line quads (each (4, 2) float32, image pixels) in a BGR uint8 image.
+
+    None when the detector is unavailable.
+    """
+    eng = engine()
+    if eng is None:
+        return None
+    with _engine_lock:
+        out = eng(image_bgr, use_det=True, use_cls=False, use_rec=False)
+    boxes = getattr(out, "boxes", None)
+    if boxes is None:
+        return []
+    return [np.asarray(b, np.float32).reshape(4, 2) for b in boxes]
+
+
+def recognise(crops_bgr: list[np.ndarray]) -> list[tuple[str, float]] | None:
+    """(whitespace-normalised text, score 0–1) of each upright BGR line crop; None if unavailable."""
+    eng = engine()
+    if eng is None:
+        return None
+    out: list[tuple[str, float]] = []
+    with _engine_lock:
+        for crop in crops_bgr:
+            r = eng(crop, use_det=False, use_cls=False, use_rec=True)
+            txts = getattr(r, "txts", None) or ("",)
+            scores = getattr(r, "scores", None) or (0.0,)
+            out.append((normalise(txts[0]), float(scores[0])))
+    return out
+
+
+def ocr_image(image_rgb: np.ndarray) -> list[TextLine] | None:
+    """Detect and recognise every text line of an RGB uint8 image; None if unavailable."""
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+        raise ValueError("image must be uint8 RGB (h, w, 3)")
+    bgr = np.ascontiguousarray(image_rgb[:, :, ::-1])
+    quads = detect_lines(bgr)
+    if quads is None:
+        return None
+    reads = recognise([crop_line(bgr, q) for q in quads]) or []
+    return [TextLine(q, t, s) for q, (t, s) in zip(quads, reads)]
+
+
+# ---------------------------------------------------------------------------
+# Glyph measurements
+# ---------------------------------------------------------------------------
+
+
+def glyph_stats(patch: np.ndarray) -> tuple[tuple[int, int, int] | None, float | None]:
+    """(median RGB of the glyph pixels, glyph height in pixels) of an upright line crop.
+
+    ``patch``: uint8 RGB crop of one detected line (see :func:`crop_line`), text
+    horizontal. Otsu's threshold splits its grey levels in two; the glyph class is the
+    one touching the crop's border less (the detector's box has a margin of background
+    around the glyphs), or the minority class when both touch it within 0.15 of each
+    other; connected parts of that class touching the border are background reaching
+    into the box and are dropped (unless that leaves under 30 % of it). Height is the extent of the rows that hold at least 2 % of the crop's width
+    in glyph pixels. (None, None) when the crop is degenerate or has no contrast.
+    """
+    if patch.ndim != 3 or patch.shape[0] < 3 or patch.shape[1] < 3:
+        return None, None
+    gray = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
+    if int(gray.max()) - int(gray.min()) < 16:
+        return None, None
+    thr, mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    border = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
+    bright_border = float(border.mean())
+    bright_share = float(mask.mean())
+    if abs(bright_border - (1.0 - bright_border)) >= 0.15:
+        glyph_is_bright = bright_border < 0.5
+    else:
+        glyph_is_bright = bright_share < 0.5
+    glyph = mask.astype(bool) if glyph_is_bright else ~mask.astype(bool)
+    # background of the same class reaching into the box touches its border: drop those
+    # components unless that would leave less than 30 % of the class
+    n, labels = cv2.connectedComponents(glyph.astype(np.uint8), connectivity=8)
+    if n > 2:
+        edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+        inner = glyph & ~np.isin(labels, edge[edge > 0])
+        if inner.sum() >= 0.3 * glyph.sum():
+            glyph = inner
+    if glyph.sum() < 4:
+        return None, None
+    # colour from the glyph cores: the half of the glyph pixels farthest (in grey level)
+    # from Otsu's threshold, so anti-aliased and chroma-smeared edges do not dilute it
+    contrast = np.abs(gray.astype(np.int16) - int(thr))[glyph]
+    core = patch[glyph][contrast >= np.median(contrast)]
+    colour = np.median(core, axis=0)
+    rows = np.flatnonzero(glyph.sum(axis=1) >= max(1.0, 0.02 * glyph.shape[1]))
+    height = float(rows[-1] - rows[0] + 1) if rows.size else None
+    return (int(colour[0]), int(colour[1]), int(colour[2])), height
+
+
+def grid_cell(x: float, y: float, width: float, height: float) -> str:
+    """The 3×3 grid cell name holding point (x, y) of a width × height frame."""
+    if width <= 0 or height <= 0:
+        raise ValueError("width and height must be > 0")
+    col = min(2, max(0, int(3 * x / width)))
+    row = min(2, max(0, int(3 * y / height)))
+    return GRID[row][col]
+
+
+def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> tuple[float, float]:
+    """(IoU, intersection / smaller area) of two (x0, y0, x1, y1) boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    aa = max(1e-6, (a[2] - a[0]) * (a[3] - a[1]))
+    ab = max(1e-6, (b[2] - b[0]) * (b[3] - b[1]))
+    return inter / (aa + ab - inter), inter / min(aa, ab)
+
+
+def _thumb(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _alnum(text: str) -> int:
+    return sum(ch.isalnum() for ch in text)
+
+
+# ---------------------------------------------------------------------------
+# Tracking
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Track:
+    key: str  # case-folded text of the first reading
+    start_s: float  # estimated appearance time
+    last_seen: float  # time of the last sampled frame holding it
+    box: tuple[float, float, float, float]  # last box, analysis pixels
+    thumb: np.ndarray | None  # last line thumbnail (for reuse)
+    last_score: float
+    samples: int = 1
+    cx_sum: float = 0.0
+    cy_sum: float = 0.0
+    boxes: int = 0
+    variants: dict[str, float] = field(default_factory=dict)
+    colours: list[tuple[int, int, int]] = field(default_factory=list)
+    heights: list[float] = field(default_factory=list)
+    end_s: float | None = None
+    absent_since: float | None = None  # first sampled time it was missing (while live)
+
+    def content(self) -> str:
+        return max(self.variants.items(), key=lambda kv: kv[1])[0]
+
+
+@dataclass
+class _Line:
+    """A detected line in the analysis frame."""
+
+    quad: np.ndarray  # (4, 2) analysis pixels
+    box: tuple[float, float, float, float]  # axis-aligned (x0, y0, x1, y1)
+    crop: np.ndarray  # upright BGR crop
+    thumb: np.ndarray  # 96×24 grey thumbnail of the crop
+    text: str | None = None
+    score: float = 0.0
+
+
+class TextAnalyzer:
+    """FramePump consumer that finds on-screen text (see the module docstring).
+
+    ``every_s``: seconds between sampled frames (> 0; default 0.5 s).
+    """
+
+    def __init__(self, info: VideoInfo, *, every_s: float = 0.5) -> None:
+        if not (isinstance(every_s, (int, float)) and math.isfinite(every_s) and every_s > 0):
+            raise ValueError(f"every_s must be a finite number > 0, got {every_s!r}")
+        self.info = info
+        self.every_s = float(every_s)
+        self.frame_size = fit_width(info, min(ANALYSIS_WIDTH, max(2, info.width)))
+        self.max_gap_s = 2.0 * self.every_s + 1e-3
+        self.available = is_available()
+        self.frames_seen = 0
+        self.frames_ocr = 0
+        self.lines_recognised = 0
+        self.lines_reused = 0
+        self._prev_t: float | None = None  # previous sampled frame time
+        self._last_thumb: np.ndarray | None = None  # thumbnail of the last OCR'd frame
+        self._live: list[_Track] = []
+        self._done: list[_Track] = []
+        self._last_t = 0.0
+
+    # -- FramePump interface ------------------------------------------------
+
+    def push(self, image: np.ndarray, t_s: float) -> None:
+        """Take one RGB uint8 frame at time ``t_s`` seconds."""
+        self.frames_seen += 1
+        self._last_t = float(t_s)
+        if not self.available:
+            return
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        thumb = _thumb(gray, _THUMB)
+        if self._last_thumb is not None and float(np.abs(thumb - self._last_thumb).mean()) < UNCHANGED_MAD:
+            for tr in self._live:  # same picture: whatever was on screen still is
+                if tr.absent_since is None:
+                    tr.last_seen = float(t_s)
+                    tr.samples += 1
+            self._prev_t = float(t_s)
+            return
+        self._last_thumb = thumb
+        self._ocr_frame(image, float(t_s))
+        self._prev_t = float(t_s)
+
+    def _ocr_frame(self, image: np.ndarray, t: float) -> None:
+        self.frames_ocr += 1
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        lines: list[_Line] = []
+        for q in detect_lines(bgr) or []:
+            box = (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+            crop = crop_line(bgr, q)
+            line = _Line(q, box, crop, _thumb(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), _LINE_THUMB))
+            for tr in self._live:  # unchanged line where a live track was: keep its reading
+                if tr.thumb is None or tr.absent_since is not None:
+                    continue
+                if _iou(box, tr.box)[0] >= REUSE_IOU and float(np.abs(line.thumb - tr.thumb).mean()) < REUSE_MAD:
+                    line.text, line.score = tr.content(), tr.last_score
+                    self.lines_reused += 1
+                    break
+            lines.append(line)
+        unread = [ln for ln in lines if ln.text is None]
+        if unread:
+            reads = recognise([ln.crop for ln in unread]) or []
+            self.lines_recognised += len(reads)
+            for ln, (txt, sc) in zip(unread, reads):
+                ln.text, ln.score = txt, sc
+
+        matched: set[int] = set()
+        kept = [ln for ln in lines if ln.text and ln.score >= MIN_SCORE and _alnum(ln.text) >= MIN_ALNUM]
+        kept.sort(key=lambda ln: -ln.score)
+        for ln in kept:
+            key = ln.text.casefold()
+            best, best_rank = None, None
+            for j, tr in enumerate(self._live):
+                if j in matched:
+                    continue
+                overlap = _iou(ln.box, tr.box)[1]
+                if overlap < MATCH_OVERLAP:
+                    continue
+                sim = 1.0 if key == tr.key else difflib.SequenceMatcher(None, key, tr.key).ratio()
+                if sim < MATCH_SIMILARITY:
+                    continue
+                rank = (sim, overlap)
+                if best_rank is None or rank > best_rank:
+                    best, best_rank = j, rank
+            if best is None:
+                start = t if self._prev_t is None else 0.5 * (self._prev_t + t)
+                tr = _Track(key=key, start_s=start, last_seen=t, box=ln.box, thumb=ln.thumb, last_score=ln.score)
+                self._live.append(tr)
+                matched.add(len(self._live) - 1)
+            else:
+                tr = self._live[best]
+                matched.add(best)
+                tr.samples += 1
+                tr.last_seen = t
+                tr.absent_since = None
+                tr.box, tr.thumb, tr.last_score = ln.box, ln.thumb, ln.score
+            self._observe(tr, ln)
+
+        still: list[_Track] = []
+        for j, tr in enumerate(self._live):
+            if j in matched:
+                still.append(tr)
+                continue
+            if tr.absent_since is None:
+                tr.absent_since = t  # first sampled frame without it
+            if t - tr.last_seen <= self.max_gap_s:
+                still.append(tr)  # may come back (one missed sample is bridged)
+            else:
+                self._close(tr, t_absent=tr.absent_since)
+        self._live = still
+
+    def _observe(self, tr: _Track, ln: "_Line") -> None:
+        c = ln.quad.mean(axis=0)
+        tr.cx_sum += float(c[0])
+        tr.cy_sum += float(c[1])
+        tr.boxes += 1
+        assert ln.text is not None
+        if ln.text in tr.variants or len(tr.variants) < _MAX_VARIANTS:
+            tr.variants[ln.text] = tr.variants.get(ln.text, 0.0) + ln.score
+        if len(tr.colours) < _MAX_SAMPLES:
+            colour, height = glyph_stats(np.ascontiguousarray(ln.crop[:, :, ::-1]))
+            if colour is not None:
+                tr.colours.append(colour)
+            if height is not None:
+                tr.heights.append(height)
+
+    def _close(self, tr: _Track, *, t_absent: float | None) -> None:
+        if t_absent is None:
+            tr.end_s = max(tr.last_seen, self.info.duration_seconds or tr.last_seen)
+        else:
+            tr.end_s = 0.5 * (tr.last_seen + t_absent)
+        tr.thumb = None
+        self._done.append(tr)
+
+    # -- results -------------------------------------------------------------
+
+    def overlays(self) -> list[dict[str, Any]]:
+        """The ``text_overlays`` entries (closes tracks still open: call once, at the end)."""
+        for tr in self._live:
+            self._close(tr, t_absent=tr.absent_since)
+        self._live = []
+        fw, fh = self.frame_size
+        scale = self.info.height / float(fh)
+        out = []
+        for tr in sorted(self._done, key=lambda x: (x.start_s, x.cy_sum / max(1, x.boxes))):
+            if tr.samples < MIN_SAMPLES or tr.end_s is None:
+                continue
+            cx, cy = tr.cx_sum / tr.boxes, tr.cy_sum / tr.boxes
+            colour = None
+            if tr.colours:
+                m = np.median(np.asarray(tr.colours, np.float64), axis=0)
+                colour = "#{:02x}{:02x}{:02x}".format(*(int(round(v)) for v in m))
+            size = int(round(float(np.median(tr.heights)) * scale)) if tr.heights else None
+            start_ms = int(round(tr.start_s * 1000))
+            out.append({
+                "content": tr.content(),
+                "position": grid_cell(cx, cy, fw, fh),
+                "size": size,
+                "color": colour,
+                "start_ms": start_ms,
+                "duration_ms": max(0, int(round(tr.end_s * 1000)) - start_ms),
+                "_cy": cy / fh,
+            })
+        return out
+
+    def finish(self, shots_s: list[tuple[float, float]] | None = None) -> dict[str, Any]:
+        """``{"text_overlays", "use_subtitles", "detector"}``; ``shots_s`` in seconds."""
+        if not self.available:
+            return {"text_overlays": [], "use_subtitles": None, "detector": UNAVAILABLE}
+        overlays = self.overlays()
+        dur = self.info.duration_seconds or self._last_t
+        shots = [(float(a), float(b)) for a, b in (shots_s or []) if b > a] or [(0.0, max(dur, 1e-3))]
+        use = subtitles_rule(overlays, shots)
+        for o in overlays:
+            o.pop("_cy", None)
+        return {"text_overlays": overlays, "use_subtitles": use, "detector": DETECTOR}
+
+
+def subtitles_rule(overlays: list[dict[str, Any]], shots_s: list[tuple[float, float]]) -> bool:
+    """The ``use_subtitles`` rule of the module docstring.
+
+    ``overlays``: entries with ``start_ms``, ``duration_ms``, ``content`` and either
+    ``_cy`` (centre height as a share of the frame, 0 top – 1 bottom) or ``position``.
+    ``shots_s``: (start_s, end_s) shot spans, non-empty.
+    """
+    if not shots_s:
+        raise ValueError("shots_s must hold at least one shot")
+    low = []
+    for o in overlays:
+        cy = o.get("_cy")
+        bottom = cy >= 2.0 / 3.0 if cy is not None else str(o.get("position", "")).startswith("bottom")
+        if bottom:
+            low.append(o)
+    if len({normalise(o["content"]).casefold() for o in low}) < 2:
+        return False
+    spans = sorted((o["start_ms"] / 1000.0, (o["start_ms"] + o["duration_ms"]) / 1000.0) for o in low)
+    union: list[list[float]] = []
+    for a, b in spans:
+        if union and a <= union[-1][1]:
+            union[-1][1] = max(union[-1][1], b)
+        else:
+            union.append([a, b])
+    captioned = 0
+    for s0, s1 in shots_s:
+        cover = sum(max(0.0, min(b, s1) - max(a, s0)) for a, b in union)
+        if cover >= CAPTION_SHOT_COVER * (s1 - s0):
+            captioned += 1
+    n = len(shots_s)
+    return captioned >= min(2, n) and captioned * 3 >= n

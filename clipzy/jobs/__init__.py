@@ -1,0 +1,1 @@
+"""Jobs: the runner (queue, stages, progress, cancellation, recovery) and webhooks."""

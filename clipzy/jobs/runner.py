@@ -1,0 +1,300 @@
+"""The job runner: a ThreadPoolExecutor fed from the jobs table (the queue of record).
+
+A dispatcher thread claims queued jobs atomically (``store.claim_next_job``) while the
+pool has room, and a watchdog fails jobs that run past PROCESSING_TIMEOUT_SECONDS.
+Each job runs its stages in order; every stage reports progress inside its band
+(API.md), checks its ``Control`` between frame batches for cancellation (local event,
+or the database flag set by another process) and the deadline.
+
+Outcomes go through one function, ``_finish``: record the terminal state, commit,
+then notify (webhook). Exceptions map to job error codes through ``ERROR_CODES``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..engine.control import Control
+from ..engine.errors import Cancelled, DeadlineExceeded, InvalidMediaError
+from ..storage import Storage
+from ..store import JobStatus, Store
+from . import webhooks
+
+log = logging.getLogger("clipzy.jobs")
+
+#: Stage name → progress band (API.md).
+BANDS: dict[str, tuple[int, int]] = {
+    "video_analysis": (1, 20),
+    "audio_analysis": (21, 35),
+    "motion_analysis": (36, 55),
+    "style_extraction": (56, 65),
+    "style_application": (66, 85),
+    "rendering": (86, 99),
+}
+
+#: Exception type → job error code (first match wins).
+ERROR_CODES: list[tuple[type[BaseException], str]] = [
+    (DeadlineExceeded, "JOB_TIMEOUT"),
+    (InvalidMediaError, "INVALID_MEDIA"),
+    (Exception, "PROCESSING_ERROR"),
+]
+
+MAX_ATTEMPTS = 2  # a job interrupted by a restart is re-run once, then INTERRUPTED
+
+
+@dataclass
+class Stage:
+    """One named step of a job; ``run(ctx, control)`` does the work."""
+
+    name: str
+    run: Callable[["JobContext", Control], None]
+
+
+@dataclass
+class JobContext:
+    """What a job's stages share: the job row, paths, and results passed between stages."""
+
+    job: dict
+    store: Store
+    storage: Storage
+    config: dict
+    video_path: str
+    template_path: str | None
+    out_dir: str
+    data: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+StagesFor = Callable[[JobContext], list[Stage]]
+
+
+def error_code_for(exc: BaseException) -> str:
+    for kind, code in ERROR_CODES:
+        if isinstance(exc, kind):
+            return code
+    return "PROCESSING_ERROR"
+
+
+def _process_alive(worker: str | None) -> bool:
+    """Whether the worker that claimed a job (``host:pid:nonce``) still runs on this host."""
+    if not worker:
+        return False
+    try:
+        host, pid_s, _ = worker.split(":", 2)
+        pid = int(pid_s)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return True  # another host's process: not ours to judge
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+class Runner:
+    """Runs jobs from the database in a thread pool of ``max_workers``."""
+
+    POLL_SECONDS = 1.0
+    CANCEL_POLL_SECONDS = 0.5
+
+    def __init__(self, store: Store, storage: Storage, config: dict, stages_for: StagesFor,
+                 *, max_workers: int, timeout_s: float, webhook_sender: "webhooks.Sender | None" = None) -> None:
+        self.store = store
+        self.storage = storage
+        self.config = config
+        self.stages_for = stages_for
+        self.max_workers = max_workers
+        self.timeout_s = timeout_s
+        self.webhooks = webhook_sender
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+        self._pool: ThreadPoolExecutor | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._running: dict[str, tuple[Control, float]] = {}  # job id → (control, deadline)
+        self._dispatcher: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def start(self) -> None:
+        """Recover interrupted jobs, then start the pool and the dispatcher."""
+        self.recover()
+        self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="clipzy-job")
+        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="clipzy-dispatch", daemon=True)
+        self._dispatcher.start()
+
+    def stop(self, wait: bool = True, timeout: float = 10.0) -> None:
+        """Stop claiming; cancel nothing (jobs left processing are re-run at next start)."""
+        self._stop.set()
+        self._wake.set()
+        if self._dispatcher is not None:
+            self._dispatcher.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    def notify(self) -> None:
+        """A job was queued: claim it now rather than at the next poll."""
+        self._wake.set()
+
+    def recover(self) -> None:
+        """Jobs left ``processing`` by a dead process: re-queue once, else fail INTERRUPTED."""
+        candidates = [j for j in self._processing_jobs() if not _process_alive(j["claimed_by"])]
+        if not candidates:
+            return
+        ids = {j["id"] for j in candidates}
+        requeue, give_up = self.store.requeue_interrupted(MAX_ATTEMPTS, only=ids)
+        for job_id in requeue:
+            log.info(json.dumps({"event": "job_requeued", "job_id": job_id}))
+        for job_id in give_up:
+            self.storage.remove_job_files(job_id)
+            self._finish(job_id, JobStatus.FAILED, error={
+                "code": "INTERRUPTED", "stage": None,
+                "message": "the service stopped while the job ran, and it had already been re-run once"})
+
+    def _processing_jobs(self) -> list[dict]:
+        jobs, _ = self.store.list_jobs(offset=0, limit=100000, status="processing")
+        return jobs
+
+    # -- dispatch ------------------------------------------------------------
+    def _dispatch_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._watchdog()
+                while self.busy < self.max_workers and not self._stop.is_set():
+                    job = self.store.claim_next_job(self.worker_id)
+                    if job is None:
+                        break
+                    deadline = time.monotonic() + self.timeout_s
+                    control = Control(deadline=deadline, is_cancelled=self._cancel_probe(job["id"]))
+                    with self._lock:
+                        self._running[job["id"]] = (control, deadline)
+                    assert self._pool is not None
+                    self._pool.submit(self._run_job, job, control)
+            except Exception:  # noqa: BLE001 - the dispatcher must survive a database hiccup
+                log.exception("dispatcher error")
+            self._wake.wait(self.POLL_SECONDS)
+            self._wake.clear()
+        self.store.close()
+
+    def _watchdog(self) -> None:
+        """Fail jobs past their deadline even if their code is stuck between checks."""
+        now = time.monotonic()
+        with self._lock:
+            late = [(jid, c) for jid, (c, d) in self._running.items() if now > d + 5.0]
+        for job_id, control in late:
+            control.cancel()
+            self._finish(job_id, JobStatus.FAILED, error={
+                "code": "JOB_TIMEOUT", "stage": None,
+                "message": f"the job ran longer than PROCESSING_TIMEOUT_SECONDS={self.timeout_s:g}"})
+
+    def _cancel_probe(self, job_id: str) -> Callable[[], bool]:
+        """A cheap is-cancelled check: asks the database at most every CANCEL_POLL_SECONDS."""
+        last = [0.0, False]
+
+        def probe() -> bool:
+            now = time.monotonic()
+            if now - last[0] >= self.CANCEL_POLL_SECONDS:
+                last[0] = now
+                try:
+                    last[1] = self.store.cancel_requested(job_id)
+                except Exception:  # noqa: BLE001
+                    pass
+            return last[1]
+
+        return probe
+
+    def job_cancelled(self, job: dict) -> None:
+        """The API cancelled ``job``: stop it here if it runs here, and send its webhook."""
+        with self._lock:
+            running = self._running.get(job["id"])
+        if running is not None:
+            running[0].cancel()
+        webhooks.enqueue_for_job(self.store, job, self.webhooks)
+
+    # -- one job -------------------------------------------------------------
+    def _run_job(self, job: dict, control: Control) -> None:
+        job_id = job["id"]
+        started = time.monotonic()
+        stage_name: str | None = None
+        try:
+            video = self.store.get_video(job["video_id"])
+            template = self.store.get_video(job["template_video_id"]) if job["template_video_id"] else None
+            if video is None or (job["template_video_id"] and template is None):
+                raise InvalidMediaError("an input video of this job no longer exists")
+            out_dir = self.storage.job_dir(job_id, create=True)
+            ctx = JobContext(
+                job=job, store=self.store, storage=self.storage, config=job["config"],
+                video_path=str(self.storage.video_path(video["storage_name"])),
+                template_path=str(self.storage.video_path(template["storage_name"])) if template else None,
+                out_dir=str(out_dir))
+            for stage in self.stages_for(ctx):
+                stage_name = stage.name
+                lo, hi = BANDS[stage.name]
+                self.store.update_progress(job_id, progress=lo, stage=stage.name)
+                control.check()
+                stage_control = Control(self._progress_sink(job_id, stage.name, lo, hi), control.cancel_event,
+                                        control.deadline, control._is_cancelled)
+                t0 = time.monotonic()
+                stage.run(ctx, stage_control)
+                ctx.result.setdefault("stage_seconds", {})[stage.name] = round(time.monotonic() - t0, 3)
+                control.check()
+                self.store.update_progress(job_id, progress=hi, stage=stage.name)
+            ctx.result["processing_time_seconds"] = round(time.monotonic() - started, 3)
+            self._finish(job_id, JobStatus.COMPLETED, result=ctx.result)
+        except Cancelled:
+            self.storage.remove_job_files(job_id)
+            log.info(json.dumps({"event": "job_cancelled", "job_id": job_id, "stage": stage_name}))
+        except BaseException as exc:  # noqa: BLE001 - every failure becomes a job outcome
+            code = error_code_for(exc)
+            self.storage.remove_job_files(job_id)
+            message = str(exc) or type(exc).__name__
+            if code == "PROCESSING_ERROR":
+                message = f"{type(exc).__name__}: {message}"
+                log.error(json.dumps({"event": "job_error", "job_id": job_id, "stage": stage_name,
+                                      "trace": traceback.format_exc(limit=8)}))
+            self._finish(job_id, JobStatus.FAILED, error={"code": code, "stage": stage_name, "message": message[:500]})
+        finally:
+            with self._lock:
+                self._running.pop(job_id, None)
+            self.store.close()
+            self._wake.set()
+
+    def _progress_sink(self, job_id: str, stage: str, lo: int, hi: int) -> Callable[[float], None]:
+        """Map a stage's 0..1 onto its band; write at most every 0.25 s or per whole percent."""
+        state = {"pct": lo, "t": 0.0}
+
+        def sink(f: float) -> None:
+            pct = min(hi, lo + int((hi - lo) * f))
+            now = time.monotonic()
+            if pct > state["pct"] and now - state["t"] >= 0.25:
+                state["pct"], state["t"] = pct, now
+                self.store.update_progress(job_id, progress=pct, stage=stage)
+
+        return sink
+
+    def _finish(self, job_id: str, status: JobStatus, *, error: dict | None = None, result: dict | None = None) -> None:
+        """Record a terminal state (only from processing), commit, then notify."""
+        job = self.store.finish_job(job_id, status=status, error=error, result=result)
+        if job is None:
+            return  # already terminal (cancelled, or failed by the watchdog)
+        log.info(json.dumps({"event": "job_finished", "job_id": job_id, "status": status.value,
+                             "error": (error or {}).get("code")}))
+        webhooks.enqueue_for_job(self.store, job, self.webhooks)

@@ -1,0 +1,456 @@
+"""SQLite access: every SQL statement of the service lives here, behind named functions.
+
+The database (``clipzy.sqlite3`` in the instance folder) runs in WAL mode with foreign
+keys on. Each thread gets its own connection (request threads and runner threads
+alike). Schema changes are forward migrations numbered in ``MIGRATIONS``;
+``migrate()`` runs the missing ones (``clipzy init-db`` and app start call it).
+
+The jobs table is the queue of record: ``claim_next_job`` moves one queued job to
+processing in a single conditional UPDATE inside an IMMEDIATE transaction, so two
+processes on one database never run the same job. Duplicate active jobs are refused
+by a partial UNIQUE index, not by check-then-insert.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class JobStatus(str, Enum):
+    """Job statuses; the values are the stored and served strings."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.PROCESSING.value)
+
+
+class DuplicateJob(Exception):
+    """An active job exists for the same video, template and config."""
+
+    def __init__(self, job_id: str | None) -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key was reused with a different body."""
+
+
+def utcnow() -> str:
+    """Now as ISO 8601 UTC with milliseconds and a trailing Z."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def new_id(prefix: str) -> str:
+    """``prefix`` + 16 lowercase hex characters."""
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE videos (
+        id TEXT PRIMARY KEY,
+        filename TEXT NOT NULL,
+        file_size_bytes INTEGER NOT NULL,
+        metadata TEXT NOT NULL,
+        storage_name TEXT NOT NULL,
+        template_video_id TEXT REFERENCES videos(id),
+        webhook_url TEXT,
+        uploaded_at TEXT NOT NULL
+    );
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        video_id TEXT NOT NULL REFERENCES videos(id),
+        template_video_id TEXT REFERENCES videos(id),
+        template_key TEXT NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('extract', 'apply')),
+        status TEXT NOT NULL CHECK (status IN ('queued','processing','completed','failed','cancelled')),
+        progress INTEGER NOT NULL DEFAULT 0,
+        current_stage TEXT,
+        config TEXT NOT NULL,
+        config_key TEXT NOT NULL,
+        webhook_url TEXT,
+        base_url TEXT,
+        error TEXT,
+        result TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        claimed_by TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        started_at TEXT,
+        completed_at TEXT
+    );
+    CREATE INDEX jobs_status_created ON jobs(status, created_at);
+    CREATE INDEX jobs_video ON jobs(video_id, created_at);
+    CREATE INDEX jobs_created ON jobs(created_at);
+    CREATE UNIQUE INDEX jobs_one_active ON jobs(video_id, template_key, config_key)
+        WHERE status IN ('queued', 'processing');
+    CREATE TABLE job_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        progress INTEGER NOT NULL,
+        stage TEXT,
+        message TEXT
+    );
+    CREATE INDEX job_events_job ON job_events(job_id, id);
+    CREATE TABLE idempotency_keys (
+        key TEXT PRIMARY KEY,
+        body_hash TEXT NOT NULL,
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        created_at_epoch REAL NOT NULL
+    );
+    CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs(id),
+        url TEXT NOT NULL,
+        event TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_epoch REAL NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        delivered_at TEXT
+    );
+    CREATE INDEX webhook_due ON webhook_deliveries(status, next_attempt_epoch);
+    """,
+]
+
+
+@dataclass
+class Store:
+    """Handle on one SQLite database file; connections are per thread."""
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        self._local = threading.local()
+
+    # -- connections -------------------------------------------------------
+    def connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (a teardown hook and worker threads call it)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    class _Tx:
+        def __init__(self, conn: sqlite3.Connection, immediate: bool) -> None:
+            self.conn = conn
+            self.immediate = immediate
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.conn.execute("BEGIN IMMEDIATE" if self.immediate else "BEGIN")
+            return self.conn
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            if exc_type is None:
+                self.conn.execute("COMMIT")
+            else:
+                self.conn.execute("ROLLBACK")
+
+    def tx(self, immediate: bool = True) -> "Store._Tx":
+        return Store._Tx(self.connect(), immediate)
+
+    # -- schema ------------------------------------------------------------
+    def schema_version(self) -> int:
+        conn = self.connect()
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
+        return int(row["v"] or 0)
+
+    def migrate(self) -> int:
+        """Run missing forward migrations; returns the schema version now in force."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self.connect()
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        with self.tx() as c:
+            current = int(c.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()["v"] or 0)
+            for number, script in enumerate(MIGRATIONS, start=1):
+                if number <= current:
+                    continue
+                for statement in script.split(";"):
+                    if statement.strip():
+                        c.execute(statement)
+                c.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+                current = number
+        return current
+
+    def ping(self) -> None:
+        self.connect().execute("SELECT 1").fetchone()
+
+    def integrity_check(self) -> str:
+        return self.connect().execute("PRAGMA integrity_check").fetchone()[0]
+
+    # -- videos ------------------------------------------------------------
+    def insert_video(self, *, video_id: str, filename: str, file_size_bytes: int, metadata: dict,
+                     storage_name: str, template_video_id: str | None, webhook_url: str | None) -> dict:
+        now = utcnow()
+        self.connect().execute(
+            "INSERT INTO videos (id, filename, file_size_bytes, metadata, storage_name, template_video_id,"
+            " webhook_url, uploaded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (video_id, filename, file_size_bytes, json.dumps(metadata), storage_name, template_video_id,
+             webhook_url, now),
+        )
+        return self.get_video(video_id)  # type: ignore[return-value]
+
+    def get_video(self, video_id: str) -> dict | None:
+        row = self.connect().execute("SELECT * FROM videos WHERE id = ?", (video_id,)).fetchone()
+        if row is None:
+            return None
+        d = dict(row)
+        d["metadata"] = json.loads(d["metadata"])
+        return d
+
+    def video_storage_names(self) -> set[str]:
+        return {r[0] for r in self.connect().execute("SELECT storage_name FROM videos")}
+
+    # -- jobs --------------------------------------------------------------
+    @staticmethod
+    def _job(row: sqlite3.Row | None) -> dict | None:
+        if row is None:
+            return None
+        d = dict(row)
+        d["config"] = json.loads(d["config"])
+        d["error"] = json.loads(d["error"]) if d["error"] else None
+        d["result"] = json.loads(d["result"]) if d["result"] else None
+        return d
+
+    def create_job(self, *, video_id: str, template_video_id: str | None, mode: str, config: dict,
+                   config_key: str, webhook_url: str | None, base_url: str | None = None,
+                   idempotency: tuple[str, str, float] | None = None) -> tuple[dict, bool]:
+        """Insert a queued job; returns (job, created).
+
+        ``idempotency`` = (key, body_hash, ttl_seconds): a live key with the same hash
+        returns its job (created False); with another hash raises IdempotencyConflict.
+        An active duplicate raises DuplicateJob.
+        """
+        job_id = new_id("job")
+        now = utcnow()
+        with self.tx() as c:
+            if idempotency is not None:
+                key, body_hash, ttl = idempotency
+                c.execute("DELETE FROM idempotency_keys WHERE created_at_epoch < ?", (time.time() - ttl,))
+                row = c.execute("SELECT body_hash, job_id FROM idempotency_keys WHERE key = ?", (key,)).fetchone()
+                if row is not None:
+                    if row["body_hash"] != body_hash:
+                        raise IdempotencyConflict(key)
+                    job = self._job(c.execute("SELECT * FROM jobs WHERE id = ?", (row["job_id"],)).fetchone())
+                    return job, False  # type: ignore[return-value]
+            try:
+                c.execute(
+                    "INSERT INTO jobs (id, video_id, template_video_id, template_key, mode, status, progress,"
+                    " config, config_key, webhook_url, base_url, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)",
+                    (job_id, video_id, template_video_id, template_video_id or "", mode, json.dumps(config, sort_keys=True),
+                     config_key, webhook_url, base_url, now, now),
+                )
+            except sqlite3.IntegrityError as exc:
+                if "jobs_one_active" in str(exc) or "UNIQUE" in str(exc):
+                    row = c.execute(
+                        "SELECT id FROM jobs WHERE video_id = ? AND template_key = ? AND config_key = ?"
+                        " AND status IN ('queued', 'processing')",
+                        (video_id, template_video_id or "", config_key),
+                    ).fetchone()
+                    raise DuplicateJob(row["id"] if row else None) from exc
+                raise
+            c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, 'queued', 0, NULL, 'created')",
+                      (job_id, now))
+            if idempotency is not None:
+                c.execute("INSERT INTO idempotency_keys (key, body_hash, job_id, created_at_epoch) VALUES (?, ?, ?, ?)",
+                          (idempotency[0], idempotency[1], job_id, time.time()))
+            job = self._job(c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+        return job, True  # type: ignore[return-value]
+
+    def get_job(self, job_id: str) -> dict | None:
+        return self._job(self.connect().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+
+    def list_jobs(self, *, offset: int, limit: int, status: str | None = None, video_id: str | None = None) -> tuple[list[dict], int]:
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if video_id:
+            where.append("video_id = ?")
+            args.append(video_id)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        conn = self.connect()
+        total = conn.execute(f"SELECT COUNT(*) FROM jobs{clause}", args).fetchone()[0]
+        rows = conn.execute(f"SELECT * FROM jobs{clause} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                            [*args, limit, offset]).fetchall()
+        return [self._job(r) for r in rows], int(total)  # type: ignore[misc]
+
+    def count_jobs(self, status: str) -> int:
+        return int(self.connect().execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0])
+
+    def claim_next_job(self, worker: str) -> dict | None:
+        """Atomically move the oldest queued job to processing for ``worker``."""
+        now = utcnow()
+        with self.tx() as c:
+            row = c.execute(
+                "UPDATE jobs SET status = 'processing', claimed_by = ?, attempts = attempts + 1,"
+                " started_at = COALESCE(started_at, ?), updated_at = ?, current_stage = NULL"
+                " WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND cancel_requested = 0"
+                "             ORDER BY created_at, rowid LIMIT 1)"
+                " AND status = 'queued' RETURNING *",
+                (worker, now, now),
+            ).fetchone()
+            if row is None:
+                return None
+            c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, 'processing', ?, NULL, ?)",
+                      (row["id"], now, row["progress"], f"claimed by {worker}"))
+        return self._job(row)
+
+    def update_progress(self, job_id: str, *, progress: int, stage: str | None) -> bool:
+        """Monotonic progress while processing; returns False if the job is no longer processing."""
+        now = utcnow()
+        conn = self.connect()
+        cur = conn.execute(
+            "UPDATE jobs SET progress = MAX(progress, ?), current_stage = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'processing'",
+            (progress, stage, now, job_id),
+        )
+        if cur.rowcount:
+            conn.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, 'processing', ?, ?, NULL)",
+                         (job_id, now, progress, stage))
+        return bool(cur.rowcount)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        row = self.connect().execute("SELECT cancel_requested, status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return row is None or bool(row["cancel_requested"]) or row["status"] != "processing"
+
+    def request_cancel(self, job_id: str) -> dict | None:
+        """Cancel a queued or processing job now (status cancelled); None if terminal."""
+        now = utcnow()
+        with self.tx() as c:
+            row = c.execute(
+                "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, current_stage = NULL, updated_at = ?,"
+                " completed_at = ? WHERE id = ? AND status IN ('queued', 'processing') RETURNING *",
+                (now, now, job_id),
+            ).fetchone()
+            if row is None:
+                return None
+            c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, 'cancelled', ?, NULL, 'cancelled by request')",
+                      (job_id, now, row["progress"]))
+        return self._job(row)
+
+    def finish_job(self, job_id: str, *, status: JobStatus, error: dict | None = None, result: dict | None = None,
+                   expected: tuple[str, ...] = ("processing",)) -> dict | None:
+        """Record a terminal status if the job is still in one of ``expected``; returns the job or None."""
+        now = utcnow()
+        progress_sql = "100" if status is JobStatus.COMPLETED else "progress"
+        marks = ",".join("?" for _ in expected)
+        with self.tx() as c:
+            row = c.execute(
+                f"UPDATE jobs SET status = ?, progress = {progress_sql}, current_stage = NULL, error = ?, result = ?,"
+                f" updated_at = ?, completed_at = ? WHERE id = ? AND status IN ({marks}) RETURNING *",
+                (status.value, json.dumps(error) if error else None, json.dumps(result) if result else None,
+                 now, now, job_id, *expected),
+            ).fetchone()
+            if row is None:
+                return None
+            c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, ?, ?, ?, ?)",
+                      (job_id, now, status.value, row["progress"], (error or {}).get("stage"), (error or {}).get("message")))
+        return self._job(row)
+
+    def requeue_interrupted(self, max_attempts: int, *, only: set[str]) -> tuple[list[str], list[str]]:
+        """On start: jobs of ``only`` still processing with attempts < max go back to queued; the others are returned to fail.
+
+        Returns (requeued ids, ids to fail with INTERRUPTED).
+        """
+        now = utcnow()
+        with self.tx() as c:
+            rows = [r for r in c.execute("SELECT id, attempts FROM jobs WHERE status = 'processing'").fetchall()
+                    if r["id"] in only]
+            requeue = [r["id"] for r in rows if r["attempts"] < max_attempts]
+            give_up = [r["id"] for r in rows if r["attempts"] >= max_attempts]
+            for job_id in requeue:
+                c.execute("UPDATE jobs SET status = 'queued', current_stage = NULL, claimed_by = NULL, updated_at = ?"
+                          " WHERE id = ?", (now, job_id))
+                c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message)"
+                          " SELECT id, ?, 'queued', progress, NULL, 'requeued after restart' FROM jobs WHERE id = ?",
+                          (now, job_id))
+        return requeue, give_up
+
+    def job_events(self, job_id: str) -> list[dict]:
+        return [dict(r) for r in self.connect().execute(
+            "SELECT at, status, progress, stage, message FROM job_events WHERE job_id = ? ORDER BY id", (job_id,))]
+
+    def jobs_referencing(self, video_id: str) -> int:
+        return int(self.connect().execute(
+            "SELECT COUNT(*) FROM jobs WHERE video_id = ? OR template_video_id = ?", (video_id, video_id)).fetchone()[0])
+
+    # -- webhooks ----------------------------------------------------------
+    def add_delivery(self, *, job_id: str, url: str, event: str, body: str) -> str:
+        delivery_id = new_id("dlv")
+        self.connect().execute(
+            "INSERT INTO webhook_deliveries (id, job_id, url, event, body, status, attempts, next_attempt_epoch, created_at)"
+            " VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+            (delivery_id, job_id, url, event, body, time.time(), utcnow()),
+        )
+        return delivery_id
+
+    def due_deliveries(self, now_epoch: float, limit: int = 20) -> list[dict]:
+        return [dict(r) for r in self.connect().execute(
+            "SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_epoch <= ?"
+            " ORDER BY next_attempt_epoch LIMIT ?", (now_epoch, limit))]
+
+    def next_delivery_due(self) -> float | None:
+        row = self.connect().execute(
+            "SELECT MIN(next_attempt_epoch) FROM webhook_deliveries WHERE status = 'pending'").fetchone()
+        return row[0]
+
+    def record_delivery_attempt(self, delivery_id: str, *, delivered: bool, error: str | None,
+                                next_attempt_epoch: float | None) -> None:
+        """After an attempt: delivered, retry at ``next_attempt_epoch``, or failed for good (None)."""
+        status = "delivered" if delivered else ("pending" if next_attempt_epoch is not None else "failed")
+        self.connect().execute(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, status = ?, last_error = ?,"
+            " next_attempt_epoch = COALESCE(?, next_attempt_epoch), delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END"
+            " WHERE id = ?",
+            (status, error, next_attempt_epoch, delivered, utcnow(), delivery_id),
+        )
+
+    def get_delivery(self, delivery_id: str) -> dict | None:
+        row = self.connect().execute("SELECT * FROM webhook_deliveries WHERE id = ?", (delivery_id,)).fetchone()
+        return dict(row) if row else None
+
+    def deliveries_for(self, job_id: str) -> list[dict]:
+        return [dict(r) for r in self.connect().execute(
+            "SELECT * FROM webhook_deliveries WHERE job_id = ? ORDER BY created_at", (job_id,))]
+
+
