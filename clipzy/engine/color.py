@@ -300,21 +300,26 @@ class ColorAnalyzer:
         lab = rgb_to_lab(img)
         flat = lab.reshape(-1, 3)
         n = flat.shape[0]
-        L = flat[:, 0]
+        # all in OpenCV (C): Python/numpy reductions over a 3-wide last axis are slow
         hist = cv2.calcHist([lab], [0], None, [L_BINS], [0.0, 100.0 + 1e-3]).ravel().astype(np.int32)
-        # calcHist drops values outside the range; L* is 0..100 by construction.
-        x64 = flat.astype(np.float64)
-        s1 = x64.sum(axis=0)
-        s2 = x64.T @ x64
-        chan_max = img.max(axis=2).reshape(-1)
-        mid = (L >= MIDTONE_L_MIN) & (L <= MIDTONE_L_MAX) & (chan_max < CLIP_LEVEL)
-        mid_n = int(np.count_nonzero(mid))
+        pl, pa, pb = cv2.split(lab)
+        s1 = np.array(cv2.sumElems(lab)[:3], np.float64)
+        # second moments: float32 products, summed in double by sumElems
+        planes = (pl, pa, pb)
+        s2 = np.empty((3, 3), np.float64)
+        for i in range(3):  # 6 channel pairs, each a C product + sum
+            for j in range(i, 3):
+                s2[i, j] = s2[j, i] = cv2.sumElems(cv2.multiply(planes[i], planes[j]))[0]
+        not_clipped = cv2.inRange(img, (0, 0, 0), (CLIP_LEVEL - 1,) * 3)
+        mid = cv2.bitwise_and(not_clipped, cv2.inRange(pl, MIDTONE_L_MIN, MIDTONE_L_MAX))
+        mid_n = int(cv2.countNonZero(mid))
         if mid_n:
-            ma = flat[mid, 1].astype(np.float64)
-            mb = flat[mid, 2].astype(np.float64)
-            mc = np.hypot(ma, mb)
-            mc[mc < CHROMA_FLOOR] = 0.0  # OpenCV's Lab of exact greys is off by ~0.1
-            mid_a, mid_b, mid_c = float(ma.sum()), float(mb.sum()), float(mc.sum())
+            chroma = cv2.magnitude(pa, pb)
+            # OpenCV's Lab of exact greys is off by ~0.1: chroma at or below the floor is 0
+            chroma = cv2.threshold(chroma, CHROMA_FLOOR, 0.0, cv2.THRESH_TOZERO)[1]
+            mean_a, mean_b = cv2.mean(lab, mask=mid)[1:3]
+            mid_a, mid_b = mean_a * mid_n, mean_b * mid_n
+            mid_c = cv2.mean(chroma, mask=mid)[0] * mid_n
         else:
             mid_a = mid_b = mid_c = 0.0
         if self._sub_idx is None or self._sub_idx[-1] >= n:
