@@ -148,7 +148,8 @@ class MotionAnalyzer:
 
     def _measure(self, a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> _Pair:
         flow = self._dis.calc(a, b, None)
-        mag = float(cv2.magnitude(flow[..., 0], flow[..., 1]).mean())
+        fx, fy = cv2.split(flow)
+        mag = float(cv2.mean(cv2.magnitude(fx, fy))[0])
         src = self._grid
         dst = src + flow[self._gy, self._gx]
         m, inliers = cv2.estimateAffinePartial2D(
