@@ -39,7 +39,7 @@ def create_app(config: dict[str, Any] | None = None):
     from .storage import Storage
     from .store import Store
 
-    instance = os.environ.get("CLIPZY_INSTANCE_PATH") or (config or {}).get("INSTANCE_PATH")
+    instance = (config or {}).get("INSTANCE_PATH") or os.environ.get("CLIPZY_INSTANCE_PATH")
     app = Flask(__name__, instance_path=os.path.abspath(instance) if instance else None,
                 instance_relative_config=True)
     app.request_class = StreamingRequest
@@ -62,7 +62,9 @@ def create_app(config: dict[str, Any] | None = None):
     from .api.uploads import MULTIPART_SLACK_BYTES
 
     app.config["MAX_CONTENT_LENGTH"] = int(float(app.config["MAX_FILE_SIZE_MB"]) * 1024 * 1024) + MULTIPART_SLACK_BYTES
-    app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024
+    # Werkzeug's multipart decoder buffers file bytes up to the next line break and applies
+    # this limit to that buffer too, so it must exceed any newline-free run in a video.
+    app.config["MAX_FORM_MEMORY_SIZE"] = 4 * 1024 * 1024
     if app.config["CLIPZY_TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
 

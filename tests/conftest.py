@@ -36,3 +36,68 @@ def media_file(shared_media):
         return str(p)
 
     return get
+
+
+# -- the app ------------------------------------------------------------------------
+
+def make_app(instance: Path, **config):
+    """An app on ``instance`` with the job pool off unless ``CLIPZY_START_RUNNER=True`` is given."""
+    from clipzy import create_app
+
+    base = {"INSTANCE_PATH": str(instance), "CLIPZY_START_RUNNER": False, "TESTING": True,
+            "CLIPZY_MODELS_PATH": str(instance / "models")}
+    base.update(config)
+    return create_app(base)
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path / "instance")
+    yield app
+    from clipzy import stop_workers
+
+    stop_workers(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def cli_runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def small_clips(tmp_path_factory):
+    """Tiny clips made in code: {'mp4': path, 'mov': ..., 'mkv', 'webm', 'avi', 'rotated', 'audio_only'}."""
+    import numpy as np
+
+    from synth.video import write_video, write_wav
+
+    d = tmp_path_factory.mktemp("clips")
+    rng = np.random.default_rng(0)
+    frames = [np.clip(rng.normal(120, 40, (72, 128, 3)) + i * 3, 0, 255).astype(np.uint8) for i in range(25)]
+    audio = (0.2 * np.sin(2 * np.pi * 440 * np.arange(48000) / 48000)).astype(np.float32)
+    out = {}
+    for ext in ("mp4", "mov", "mkv", "webm", "avi"):
+        out[ext] = write_video(d / f"clip.{ext}", frames, fps=25, audio=audio)
+    portrait = [f[:, :72] for f in frames]  # 72x72 → use a 16:9 frame rotated for display
+    out["rotated"] = write_video(d / "phone.mp4", frames, fps=30, rotation=90)
+    out["square"] = write_video(d / "square.mp4", portrait, fps=25)
+    out["audio_only"] = str(d / "tone.m4a")
+    import av
+
+    with av.open(out["audio_only"], "w", format="mp4") as c:
+        s = c.add_stream("aac", rate=48000, layout="mono")
+        for i in range(0, 48000, 1024):
+            f = av.AudioFrame.from_ndarray(audio[None, i:i + 1024], format="fltp", layout="mono")
+            f.sample_rate = 48000
+            f.pts = i
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    out["wav"] = write_wav(d / "tone.wav", audio)
+    return out

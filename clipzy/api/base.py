@@ -25,13 +25,30 @@ def say(message: str) -> None:
 
 
 class StrictParser(FlaskParser):
-    """Unknown keys are refused in every location (query strings included)."""
+    """Unknown keys are refused in every location (query strings included).
 
-    DEFAULT_UNKNOWN_BY_LOCATION = {loc: RAISE for loc in ("json", "query", "form", "files", "headers", "cookies", "path", "json_or_form")}
+    ``multipart`` is one location for a multipart/form-data body: its text fields and
+    its files together, so one schema documents one request body.
+    """
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {loc: RAISE for loc in ("json", "query", "form", "files", "headers", "cookies",
+                                                          "path", "json_or_form", "multipart")}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.__location_map__ = {**self.__location_map__, "multipart": "load_multipart"}
+
+    def load_multipart(self, req, schema):
+        from werkzeug.datastructures import CombinedMultiDict
+        from webargs.multidictproxy import MultiDictProxy
+
+        return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
 
 
 class Blueprint(_Blueprint):
     ARGUMENTS_PARSER = StrictParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**_Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                             "multipart": "multipart/form-data"}
 
     @staticmethod
     def _prepare_response_content(data):

@@ -89,13 +89,12 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
         raise ValidationError("private, loopback and link-local addresses are not allowed")
 
 
-class UploadFormSchema(StrictSchema):
+class UploadSchema(StrictSchema):
+    """The multipart/form-data body of an upload (``file`` is checked by the view: MISSING_FIELD)."""
+
+    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "The video file (mp4/mov/avi/mkv/webm)"})
     template_video_id = fields.String(load_default=None, validate=validate.Length(max=64))
     webhook_url = fields.String(load_default=None, validate=validate.Length(max=2048))
-
-
-class UploadFilesSchema(StrictSchema):
-    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "The video file (mp4/mov/avi/mkv/webm)"})
 
 
 # -- jobs ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from ..engine.media import FORMATS, probe
 from ..store import new_id
 from .base import Blueprint, say
 from .errors import ApiError
-from .schemas import UploadFilesSchema, UploadFormSchema, VideoSchema, check_webhook_url
+from .schemas import UploadSchema, VideoSchema, check_webhook_url
 
 blp = Blueprint("videos", __name__, url_prefix="/api/v1/videos", description="Upload and inspect videos")
 
@@ -53,19 +53,18 @@ def _check_limits(meta: dict) -> None:
 
 @blp.route("/upload")
 class VideoUpload(MethodView):
-    @blp.arguments(UploadFormSchema, location="form")
-    @blp.arguments(UploadFilesSchema, location="files")
+    @blp.arguments(UploadSchema, location="multipart")
     @blp.response(200, VideoSchema)
     @blp.fails(413, "FILE_TOO_LARGE")
     @blp.fails(422, "MISSING_FIELD, UNSUPPORTED_FORMAT, MEDIA_LIMIT_EXCEEDED, VALIDATION_ERROR")
     @blp.fails(404, "VIDEO_NOT_FOUND (template_video_id)")
-    def post(self, form, files):
+    def post(self, form):
         """Upload a video (multipart/form-data, field `file`); it is streamed to disk and probed."""
         from .uploads import sanitise_filename
 
         services = current_app.extensions["clipzy"]
-        upload = files.get("file")
-        if upload is None or not upload.filename and not getattr(upload, "stream", None):
+        upload = form.get("file")
+        if upload is None or not hasattr(upload, "stream"):
             raise ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",
                            {"file": ["Missing data for required field."]})
         filename = sanitise_filename(upload.filename)
