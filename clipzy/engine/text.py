@@ -54,13 +54,14 @@ Overlay fields
   glyph pixels in the line's upright crop (so rotated text is measured across its
   baseline; median over observations), scaled from the analysis size.
 * ``color``: ``#rrggbb`` median colour of the glyph pixels. Inside the upright crop the
-  grey levels are split by Otsu's threshold; the glyph class is the one that touches the
-  crop's border less (the background surrounds the glyphs), or the minority class when
-  both touch it about equally (see :func:`glyph_stats`); the colour is the median of the
-  more contrasting half of those pixels (glyph cores, not anti-aliased edges), then the
-  median over observations. Text
-  on a background of two or more contrasting colours (white letters on a black band over
-  green) can be given the band's colour: two classes cannot describe three.
+  pixels are split in two by 2-means in CIELAB (started from Otsu's grey threshold); the
+  glyph class is the one that touches the crop's border less (the background surrounds
+  the glyphs), or the minority class when both touch it about equally (see
+  :func:`glyph_stats`); the colour is the median of the glyph-core half of those pixels
+  (closest to the class centre, not anti-aliased edges), then the median over
+  observations. Text on a background of two or more contrasting colours (white letters
+  on a black band over green) can be given the band's colour: two classes cannot
+  describe three.
 * ``start_ms``, ``duration_ms``: integer milliseconds.
 
 use_subtitles
@@ -294,41 +295,50 @@ def glyph_stats(patch: np.ndarray) -> tuple[tuple[int, int, int] | None, float |
     """(median RGB of the glyph pixels, glyph height in pixels) of an upright line crop.
 
     ``patch``: uint8 RGB crop of one detected line (see :func:`crop_line`), text
-    horizontal. Otsu's threshold splits its grey levels in two; the glyph class is the
-    one touching the crop's border less (the detector's box has a margin of background
-    around the glyphs), or the minority class when both touch it within 0.15 of each
-    other; connected parts of that class touching the border are background reaching
-    into the box and are dropped (unless that leaves under 30 % of it). Height is the extent of the rows that hold at least 2 % of the crop's width
-    in glyph pixels. (None, None) when the crop is degenerate or has no contrast.
+    horizontal. Its pixels are split in two classes by 2-means in CIELAB, started from
+    Otsu's threshold on the grey levels (deterministic; colour separates text from a
+    background of the same lightness). The glyph class is the one touching the crop's
+    border less (the detector's box has a margin of background around the glyphs), or the
+    minority class when both touch it within 0.15 of each other; connected parts of that
+    class touching the border are background reaching into the box and are dropped
+    (unless that leaves under 30 % of it). Colour: median RGB of the glyph pixels closest
+    to their class centre (the better half: glyph cores, not anti-aliased or
+    chroma-smeared edges). Height: extent of the rows holding at least 2 % of the crop's
+    width in glyph pixels. (None, None) when the crop is degenerate or has no contrast.
     """
     if patch.ndim != 3 or patch.shape[0] < 3 or patch.shape[1] < 3:
         return None, None
     gray = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
-    if int(gray.max()) - int(gray.min()) < 16:
+    lab = cv2.cvtColor(patch.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab).reshape(-1, 3)
+    if float(np.ptp(lab, axis=0).max()) < 8.0:
         return None, None
-    thr, mask = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    _, otsu = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    init = otsu.reshape(-1, 1).astype(np.int32)
+    if init.min() == init.max():
+        return None, None
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.1)
+    _, labels, centres = cv2.kmeans(lab, 2, init, criteria, 1, cv2.KMEANS_USE_INITIAL_LABELS)
+    mask = labels.reshape(gray.shape).astype(np.uint8)
     border = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
-    bright_border = float(border.mean())
-    bright_share = float(mask.mean())
-    if abs(bright_border - (1.0 - bright_border)) >= 0.15:
-        glyph_is_bright = bright_border < 0.5
+    b1 = float(border.mean())  # share of the border in class 1
+    if abs(b1 - (1.0 - b1)) >= 0.15:
+        glyph_label = 1 if b1 < 0.5 else 0
     else:
-        glyph_is_bright = bright_share < 0.5
-    glyph = mask.astype(bool) if glyph_is_bright else ~mask.astype(bool)
+        glyph_label = 1 if float(mask.mean()) < 0.5 else 0
+    glyph = mask == glyph_label
     # background of the same class reaching into the box touches its border: drop those
     # components unless that would leave less than 30 % of the class
-    n, labels = cv2.connectedComponents(glyph.astype(np.uint8), connectivity=8)
+    n, comp = cv2.connectedComponents(glyph.astype(np.uint8), connectivity=8)
     if n > 2:
-        edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-        inner = glyph & ~np.isin(labels, edge[edge > 0])
+        edge = np.unique(np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]]))
+        inner = glyph & ~np.isin(comp, edge[edge > 0])
         if inner.sum() >= 0.3 * glyph.sum():
             glyph = inner
     if glyph.sum() < 4:
         return None, None
-    # colour from the glyph cores: the half of the glyph pixels farthest (in grey level)
-    # from Otsu's threshold, so anti-aliased and chroma-smeared edges do not dilute it
-    contrast = np.abs(gray.astype(np.int16) - int(thr))[glyph]
-    core = patch[glyph][contrast >= np.median(contrast)]
+    flat = glyph.reshape(-1)
+    dist = np.linalg.norm(lab[flat] - centres[glyph_label], axis=1)
+    core = patch.reshape(-1, 3)[flat][dist <= np.median(dist)]
     colour = np.median(core, axis=0)
     rows = np.flatnonzero(glyph.sum(axis=1) >= max(1.0, 0.02 * glyph.shape[1]))
     height = float(rows[-1] - rows[0] + 1) if rows.size else None
