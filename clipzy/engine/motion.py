@@ -201,11 +201,11 @@ class MotionAnalyzer:
             r = _shot_motion(g, w, h, self._diag)
             all_rate.append(r["rate"])
             all_dt.append(r["dt"])
-            entry: dict[str, Any] = {"intensity": round(intensity_from_rate(float(np.dot(r["rate"], r["dt"]) / r["dt"].sum())), 2),
+            entry: dict[str, Any] = {"intensity": _r(intensity_from_rate(float(np.dot(r["rate"], r["dt"]) / r["dt"].sum())), 2),
                                      "zoom": None, "pan": None, "tilt": None, "shake": None}
             if r["valid"]:
-                entry.update(zoom=round(r["zoom"], 4), pan=round(r["pan"], 4), tilt=round(r["tilt"], 4),
-                             shake=None if r["shake"] is None else round(r["shake"], 4))
+                entry.update(zoom=_r(r["zoom"], 4), pan=_r(r["pan"], 4), tilt=_r(r["tilt"], 4),
+                             shake=None if r["shake"] is None else _r(r["shake"], 4))
                 zoom_flags.append(r["has_zoom"])
                 for cls, t in r["classes"].items():
                     camera_time[cls] += t
@@ -213,13 +213,18 @@ class MotionAnalyzer:
         if all_dt:
             rate = np.concatenate(all_rate)
             dt = np.concatenate(all_dt)
-            intensity: float | None = round(intensity_from_rate(float(np.dot(rate, dt) / dt.sum())), 2)
+            intensity: float | None = _r(intensity_from_rate(float(np.dot(rate, dt) / dt.sum())), 2)
         else:
             intensity = None
         total = sum(camera_time.values())
-        camera = {k: (round(v / total, 4) if total > 0 else None) for k, v in camera_time.items()}
-        zoom_usage = round(100.0 * sum(zoom_flags) / len(zoom_flags), 2) if zoom_flags else None
+        camera = {k: (_r(v / total, 4) if total > 0 else None) for k, v in camera_time.items()}
+        zoom_usage = _r(100.0 * sum(zoom_flags) / len(zoom_flags), 2) if zoom_flags else None
         return {"motion_intensity": intensity, "zoom_usage": zoom_usage, "motion": {"per_shot": per_shot, "camera": camera}}
+
+
+def _r(x: float, digits: int) -> float:
+    """Rounded, without a negative zero."""
+    return round(float(x), digits) + 0.0
 
 
 def _savgol(y: np.ndarray, window: int) -> np.ndarray:
