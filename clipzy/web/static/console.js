@@ -1,0 +1,985 @@
+/* Clipzy console: plain JavaScript on the public v1 API only (no build step, no CDN). */
+"use strict";
+
+(function () {
+  const API = document.body.dataset.api || "/api/v1";
+  const KEY_STORE = "clipzy.apiKey";
+  const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+  const STAGES = {
+    extract: ["video_analysis", "audio_analysis", "motion_analysis", "style_extraction"],
+    apply: ["video_analysis", "audio_analysis", "motion_analysis", "style_extraction", "style_application", "rendering"],
+  };
+  const STAGE_LABEL = {
+    video_analysis: "Video analysis", audio_analysis: "Audio analysis", motion_analysis: "Motion analysis",
+    style_extraction: "Style extraction", style_application: "Style application", rendering: "Rendering",
+  };
+  const TRANSITION_COLOUR = { cut: "#d6336c", dissolve: "#7048e8", fade: "#343a40", wipe: "#f08c00" };
+
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  /* ---------------------------------------------------------------- state */
+  const state = {
+    videos: {},         // video_id -> {video object, objectUrl (this tab only), role}
+    jobs: {},           // job_id -> latest Job object
+    stagesSeen: {},     // job_id -> [stage names seen while polling]
+    watchers: {},       // job_id -> timer id
+    results: {},        // job_id -> result object
+    page: 1, totalPages: 0,
+    detailJob: null,
+    keyPrompt: null,
+  };
+
+  /* ---------------------------------------------------------------- helpers */
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    setAttrs(node, attrs);
+    append(node, children);
+    return node;
+  }
+  const SVGNS = "http://www.w3.org/2000/svg";
+  function sv(tag, attrs, children) {
+    const node = document.createElementNS(SVGNS, tag);
+    setAttrs(node, attrs);
+    append(node, children);
+    return node;
+  }
+  function setAttrs(node, attrs) {
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "text") node.textContent = v;
+      else if (k === "class") node.setAttribute("class", v);
+      else if (k === "style" && typeof v === "object") Object.assign(node.style, v);
+      else if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
+      else if (k === "dataset") Object.assign(node.dataset, v);
+      else node.setAttribute(k, v === true ? "" : String(v));
+    }
+  }
+  function append(node, children) {
+    if (children === null || children === undefined) return;
+    if (!Array.isArray(children)) children = [children];
+    for (const c of children) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+  }
+  function fmtBytes(n) {
+    if (n === null || n === undefined) return "–";
+    const units = ["B", "KB", "MB", "GB", "TB"];
+    let i = 0;
+    while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+    return (i ? n.toFixed(n < 10 ? 2 : 1) : n) + " " + units[i];
+  }
+  function fmtSeconds(s) {
+    if (!isFinite(s) || s < 0) return "–";
+    if (s < 60) return Math.ceil(s) + " s";
+    const m = Math.floor(s / 60);
+    return m + " min " + Math.round(s - m * 60) + " s";
+  }
+  function fmtNum(v, digits) {
+    if (v === null || v === undefined) return "not measured";
+    if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(digits === undefined ? 2 : digits);
+    if (typeof v === "boolean") return v ? "yes" : "no";
+    return String(v);
+  }
+  function fmtMs(ms) { return (ms / 1000).toFixed(2) + " s"; }
+  function fmtTime(iso) {
+    if (!iso) return "–";
+    const d = new Date(iso);
+    return isNaN(d) ? iso : d.toLocaleString();
+  }
+  function showError(node, err) {
+    if (!node) return;
+    node.replaceChildren();
+    if (!err) { node.hidden = true; return; }
+    node.hidden = false;
+    if (typeof err === "string") { node.textContent = err; return; }
+    const code = err.code ? " (" + err.code + (err.status ? ", HTTP " + err.status : "") + ")" : "";
+    append(node, [el("strong", { text: err.message || "Request failed" }), code]);
+    if (err.detail) append(node, [el("br"), el("span", { class: "detail", text: err.detail })]);
+    if (err.fields) {
+      const ul = el("ul");
+      for (const [f, msgs] of Object.entries(err.fields)) ul.append(el("li", { text: f + ": " + [].concat(msgs).join(" ") }));
+      node.append(ul);
+    }
+  }
+  /** Same-origin form of an absolute URL from the API (keeps the signed token). */
+  function localUrl(url) {
+    if (!url) return url;
+    try {
+      const u = new URL(url, location.href);
+      return u.origin === location.origin ? u.href : u.pathname + u.search;
+    } catch (e) { return url; }
+  }
+
+  /* ---------------------------------------------------------------- API key */
+  function apiKey() { try { return sessionStorage.getItem(KEY_STORE) || ""; } catch (e) { return ""; } }
+  function setApiKey(k) {
+    try { if (k) sessionStorage.setItem(KEY_STORE, k); else sessionStorage.removeItem(KEY_STORE); } catch (e) { /* private mode */ }
+    $("#key-button").hidden = !k;
+  }
+  /** Ask for a key once (concurrent 401s share one prompt). Resolves true when a key was entered. */
+  function askForKey(refused) {
+    if (state.keyPrompt) return state.keyPrompt;
+    const dlg = $("#key-dialog");
+    const input = $("#key-input");
+    showError($("#key-error"), refused ? "The service refused that key; check it and try again." : null);
+    input.value = "";
+    state.keyPrompt = new Promise((resolve) => {
+      const done = (ok) => {
+        dlg.removeEventListener("close", onClose);
+        $("#key-cancel").removeEventListener("click", onCancel);
+        state.keyPrompt = null;
+        resolve(ok);
+      };
+      const onClose = () => {
+        const k = input.value.trim();
+        if (dlg.returnValue === "ok" && k) { setApiKey(k); done(true); } else done(false);
+      };
+      const onCancel = () => { dlg.returnValue = "cancel"; dlg.close(); };
+      dlg.addEventListener("close", onClose);
+      $("#key-cancel").addEventListener("click", onCancel);
+      dlg.returnValue = "";
+      dlg.showModal();
+      input.focus();
+    });
+    return state.keyPrompt;
+  }
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      const err = (body && body.error) || {};
+      super((body && body.message) || ("HTTP " + status));
+      this.status = status;
+      this.code = err.code || (status === 0 ? "NETWORK_ERROR" : "HTTP_" + status);
+      this.detail = err.detail || "";
+      this.fields = err.fields || null;
+    }
+  }
+
+  /** JSON request to the v1 API; returns the envelope's data, throws ApiError. Handles 401 once per key. */
+  async function api(path, opts) {
+    opts = opts || {};
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
+      const key = apiKey();
+      if (key) headers.Authorization = "Bearer " + key;
+      let body = opts.body;
+      if (body !== undefined && typeof body !== "string") { body = JSON.stringify(body); headers["Content-Type"] = "application/json"; }
+      let resp;
+      try {
+        resp = await fetch(API + path,
+          { method: opts.method || "GET", headers, body, cache: "no-store" });
+      } catch (e) {
+        throw new ApiError(0, { message: "The service could not be reached", error: { code: "NETWORK_ERROR", detail: String(e) } });
+      }
+      let json = null;
+      try { json = await resp.json(); } catch (e) { json = null; }
+      if (resp.status === 401 && json && json.error && json.error.code === "UNAUTHORIZED") {
+        const ok = await askForKey(Boolean(key));
+        if (!ok) throw new ApiError(401, json);
+        continue;
+      }
+      if (!resp.ok || !json || json.success !== true) throw new ApiError(resp.status, json || { message: resp.status + " " + resp.statusText });
+      return json.data;
+    }
+    throw new ApiError(401, { message: "Missing or invalid credentials", error: { code: "UNAUTHORIZED" } });
+  }
+
+  /* ---------------------------------------------------------------- health */
+  async function loadHealth() {
+    const node = $("#health");
+    try {
+      const resp = await fetch(API + "/health", { cache: "no-store" });
+      const json = await resp.json();
+      if (json.success) {
+        const d = json.data;
+        node.textContent = "Service " + d.status + " · v" + d.version + " · workers " + d.workers.busy + "/" + d.workers.max +
+          " busy, " + d.workers.queued + " queued · " + (d.onnx_providers || []).join(", ");
+        node.className = "health ok";
+      } else {
+        node.textContent = "Service unavailable: " + json.message + " (" + (json.error && json.error.code) + ")";
+        node.className = "health bad";
+      }
+    } catch (e) {
+      node.textContent = "The service could not be reached.";
+      node.className = "health bad";
+    }
+  }
+
+  /* ---------------------------------------------------------------- uploads */
+  const uploads = {}; // role -> XMLHttpRequest in flight
+
+  function setupUploads() {
+    for (const zone of $$(".dropzone")) {
+      const role = zone.dataset.role;
+      const input = $("#file-" + role);
+      input.addEventListener("change", () => { if (input.files.length) upload(role, input.files[0]); });
+      zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+      zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+      zone.addEventListener("drop", (e) => {
+        e.preventDefault();
+        zone.classList.remove("over");
+        const f = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
+        if (f) upload(role, f);
+      });
+      $(".abort-upload", zone).addEventListener("click", () => { if (uploads[role]) uploads[role].abort(); });
+    }
+    // A file dropped outside a zone must not navigate away from the console.
+    window.addEventListener("dragover", (e) => e.preventDefault());
+    window.addEventListener("drop", (e) => e.preventDefault());
+  }
+
+  function upload(role, file) {
+    const box = $("#progress-" + role);
+    const bar = $("progress", box);
+    const text = $(".progress-text", box);
+    const errNode = $("#error-" + role);
+    const meta = $("#meta-" + role);
+    showError(errNode, null);
+    meta.hidden = true;
+    box.hidden = false;
+    bar.value = 0;
+    bar.max = 100;
+    text.textContent = "Starting upload of " + file.name + " (" + fmtBytes(file.size) + ")…";
+    $(".abort-upload", box).hidden = false;
+    const zone = $("#drop-" + role);
+    zone.dataset.state = "uploading";
+
+    const form = new FormData();
+    form.append("file", file, file.name);
+    const xhr = new XMLHttpRequest();
+    uploads[role] = xhr;
+    const started = performance.now();
+    let samples = [[started, 0]];
+    xhr.upload.addEventListener("progress", (e) => {
+      const now = performance.now();
+      samples.push([now, e.loaded]);
+      samples = samples.filter((s) => now - s[0] <= 3000 || s === samples[samples.length - 1]);
+      const first = samples[0];
+      const dt = (now - first[0]) / 1000;
+      const speed = dt > 0 ? (e.loaded - first[1]) / dt : 0; // bytes/s over the last ~3 s
+      const total = e.lengthComputable ? e.total : file.size;
+      bar.max = total;
+      bar.value = e.loaded;
+      const left = speed > 0 ? (total - e.loaded) / speed : Infinity;
+      text.textContent = fmtBytes(e.loaded) + " of " + fmtBytes(total) + " sent (" + Math.floor(100 * e.loaded / total) + " %) · " +
+        fmtBytes(speed) + "/s · " + (e.loaded >= total ? "probing the file…" : fmtSeconds(left) + " left");
+    });
+    xhr.addEventListener("load", async () => {
+      uploads[role] = null;
+      $(".abort-upload", box).hidden = true;
+      let json = null;
+      try { json = JSON.parse(xhr.responseText); } catch (e) { json = null; }
+      if (xhr.status === 401 && json && json.error && json.error.code === "UNAUTHORIZED") {
+        const had = Boolean(apiKey());
+        if (await askForKey(had)) { upload(role, file); return; }
+      }
+      if (xhr.status === 200 && json && json.success) {
+        const secs = (performance.now() - started) / 1000;
+        text.textContent = "Uploaded " + fmtBytes(json.data.file_size_bytes) + " in " + fmtSeconds(secs) + " (" + fmtBytes(file.size / Math.max(secs, 1e-3)) + "/s).";
+        bar.value = bar.max;
+        zone.dataset.state = "done";
+        uploaded(role, file, json.data);
+      } else {
+        zone.dataset.state = "error";
+        bar.value = 0;
+        text.textContent = "Upload failed.";
+        showError(errNode, new ApiError(xhr.status, json || { message: "HTTP " + xhr.status + " " + xhr.statusText }));
+      }
+    });
+    xhr.addEventListener("error", () => {
+      uploads[role] = null;
+      zone.dataset.state = "error";
+      text.textContent = "Upload failed.";
+      showError(errNode, { message: "The connection closed during the upload", code: "NETWORK_ERROR",
+        detail: "The server may have refused the file before reading it (for example a file over the size limit, FILE_TOO_LARGE), or the network dropped." });
+    });
+    xhr.addEventListener("abort", () => {
+      uploads[role] = null;
+      zone.dataset.state = "aborted";
+      text.textContent = "Upload cancelled; nothing was stored.";
+      $(".abort-upload", box).hidden = true;
+    });
+    xhr.open("POST", API + "/videos/upload");
+    xhr.setRequestHeader("Accept", "application/json");
+    const key = apiKey();
+    if (key) xhr.setRequestHeader("Authorization", "Bearer " + key);
+    xhr.send(form);
+  }
+
+  function uploaded(role, file, video) {
+    const prev = Object.values(state.videos).find((v) => v.role === role && v.objectUrl);
+    const objectUrl = URL.createObjectURL(file);
+    state.videos[video.video_id] = { video, objectUrl, role };
+    if (prev && prev.objectUrl && !prev.keep) { /* keep old object URLs: results may still show them */ }
+    const m = video.metadata || {};
+    const rows = [
+      ["video_id", video.video_id], ["File", video.filename + " · " + fmtBytes(video.file_size_bytes)],
+      ["Frame", m.width + " × " + m.height + (m.rotation ? " (rotated " + m.rotation + "°)" : "")],
+      ["Duration", fmtNum(m.duration_seconds, 2) + " s"], ["Frame rate", fmtNum(m.frame_rate, 3) + " fps"],
+      ["Video", (m.codec || "–") + " in " + (m.format || "–") + (m.bitrate_kbps ? " · " + Math.round(m.bitrate_kbps) + " kb/s" : "")],
+      ["Audio", m.has_audio ? (m.audio_codec || "?") + " · " + (m.audio_sample_rate || "?") + " Hz" : "none"],
+    ];
+    const meta = $("#meta-" + role);
+    meta.replaceChildren(dl(rows));
+    meta.hidden = false;
+    const prevVid = $("#preview-" + role);
+    prevVid.src = objectUrl;
+    prevVid.hidden = false;
+    $(role === "template" ? "#job-template" : "#job-footage").value = video.video_id;
+  }
+
+  function dl(rows) {
+    const node = el("dl", { class: "kv" });
+    for (const [k, v] of rows) node.append(el("dt", { text: k }), el("dd", {}, v instanceof Node ? v : String(v)));
+    return node;
+  }
+
+  /* ---------------------------------------------------------------- new job */
+  function setupJobForm() {
+    const form = $("#job-form");
+    const strength = $("#color-strength");
+    strength.addEventListener("input", () => { $("#strength-out").value = Number(strength.value).toFixed(2); });
+    const syncMode = () => {
+      const mode = form.elements.mode.value;
+      $("#config-fields").disabled = mode !== "apply";
+      $("#job-template").disabled = mode === "extract-footage";
+      $("#job-footage").disabled = mode === "extract-template";
+    };
+    for (const r of form.elements.mode) r.addEventListener("change", syncMode);
+    syncMode();
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const errNode = $("#job-error");
+      showError(errNode, null);
+      const mode = form.elements.mode.value;
+      const tpl = $("#job-template").value.trim();
+      const foot = $("#job-footage").value.trim();
+      let body;
+      if (mode === "apply") {
+        if (!tpl || !foot) { showError(errNode, "Upload (or enter the video_id of) both a template and footage first."); return; }
+        body = { video_id: foot, template_video_id: tpl, config: readConfig(form) };
+      } else {
+        const vid = mode === "extract-template" ? tpl : foot;
+        if (!vid) { showError(errNode, "Upload (or enter the video_id of) the video to analyse first."); return; }
+        body = { video_id: vid, template_video_id: null };
+      }
+      const btn = $("#start-job");
+      btn.disabled = true;
+      try {
+        const job = await api("/jobs", { method: "POST", body });
+        state.jobs[job.job_id] = job;
+        await loadJobs(1);
+        watch(job.job_id);
+        openDetail(job.job_id, true);
+      } catch (err) {
+        showError(errNode, err);
+      } finally {
+        btn.disabled = false;
+      }
+    });
+  }
+
+  function readConfig(form) {
+    const f = form.elements;
+    const cfg = {
+      quality: f.quality.value,
+      aspect_ratio: f.aspect_ratio.value,
+      audio_source: f.audio_source.value,
+      color_strength: Number(f.color_strength.value),
+      transitions: f.transitions.checked,
+      beat_sync: f.beat_sync.checked,
+    };
+    if (f.resolution.value !== "") cfg.resolution = Number(f.resolution.value);
+    if (f.duration_seconds.value !== "") cfg.duration_seconds = Number(f.duration_seconds.value);
+    return cfg;
+  }
+
+  /* ---------------------------------------------------------------- jobs list + polling */
+  async function loadJobs(page) {
+    const errNode = $("#jobs-error");
+    try {
+      const data = await api("/jobs?page=" + page + "&page_size=10");
+      showError(errNode, null);
+      state.page = data.page;
+      state.totalPages = data.total_pages;
+      for (const j of data.jobs) state.jobs[j.job_id] = j;
+      renderJobs(data.jobs);
+      $("#jobs-page").textContent = data.total ? "page " + data.page + " of " + data.total_pages + " · " + data.total + " jobs" : "";
+      $("#jobs-prev").disabled = data.page <= 1;
+      $("#jobs-next").disabled = data.page >= data.total_pages;
+      for (const j of data.jobs) if (!TERMINAL.has(j.status)) watch(j.job_id);
+      refreshCompareChoices();
+    } catch (err) {
+      showError(errNode, err);
+    }
+  }
+
+  function renderJobs(jobs) {
+    const body = $("#jobs-body");
+    body.replaceChildren();
+    if (!jobs.length) { body.append(el("tr", {}, el("td", { colspan: 6, class: "muted", text: "No jobs yet." }))); return; }
+    for (const j of jobs) body.append(jobRow(j));
+  }
+
+  function jobRow(j) {
+    const tr = el("tr", { id: "job-row-" + j.job_id, dataset: { jobId: j.job_id, status: j.status } });
+    tr.append(
+      el("td", {}, el("button", { type: "button", class: "link", text: j.job_id, "aria-label": "Open job " + j.job_id, onclick: () => openDetail(j.job_id, true) })),
+      el("td", { text: j.mode }),
+      el("td", {}, el("span", { class: "badge " + j.status, text: j.status })),
+      el("td", { class: "progress-cell" }, progressBlock(j)),
+      el("td", { text: fmtTime(j.created_at) }),
+      el("td", {}, TERMINAL.has(j.status) ? null
+        : el("button", { type: "button", class: "small danger", text: "Cancel", "aria-label": "Cancel job " + j.job_id, onclick: () => cancelJob(j.job_id) })),
+    );
+    return tr;
+  }
+
+  function progressBlock(j) {
+    const stage = j.current_stage ? STAGE_LABEL[j.current_stage] || j.current_stage : j.status === "queued" ? "waiting in the queue" : j.status;
+    return el("div", { class: "job-progress" }, [
+      el("progress", { max: 100, value: j.progress_percent, "aria-label": "Progress of " + j.job_id }),
+      el("span", { class: "stage", dataset: { stage: j.current_stage || "" }, text: j.progress_percent + " % · " + stage }),
+    ]);
+  }
+
+  function updateJob(j) {
+    state.jobs[j.job_id] = j;
+    if (j.current_stage) {
+      const seen = state.stagesSeen[j.job_id] || (state.stagesSeen[j.job_id] = []);
+      if (seen[seen.length - 1] !== j.current_stage) seen.push(j.current_stage);
+    }
+    const row = $("#job-row-" + j.job_id);
+    if (row) {
+      const fresh = jobRow(j);
+      fresh.dataset.stagesSeen = (state.stagesSeen[j.job_id] || []).join(",");
+      row.replaceWith(fresh);
+    }
+    if (state.detailJob === j.job_id) renderDetailStatus(j);
+  }
+
+  /** Poll one job with backoff (0.5 s growing ×1.5 to 5 s while nothing changes); stops at a terminal status. */
+  function watch(jobId) {
+    if (state.watchers[jobId]) return;
+    let delay = 500;
+    let last = "";
+    const tick = async () => {
+      try {
+        const j = await api("/jobs/" + jobId);
+        const sig = j.status + "|" + j.progress_percent + "|" + j.current_stage;
+        delay = sig === last ? Math.min(delay * 1.5, 5000) : 500;
+        last = sig;
+        updateJob(j);
+        if (TERMINAL.has(j.status)) {
+          delete state.watchers[jobId];
+          refreshCompareChoices();
+          if (state.detailJob === jobId) openDetail(jobId, false);
+          return;
+        }
+      } catch (err) {
+        delay = Math.min(delay * 2, 15000);
+        if (err.status === 404 || err.status === 401) { delete state.watchers[jobId]; return; }
+      }
+      state.watchers[jobId] = setTimeout(tick, delay);
+    };
+    state.watchers[jobId] = setTimeout(tick, 0);
+  }
+
+  async function cancelJob(jobId) {
+    try {
+      const j = await api("/jobs/" + jobId + "/cancel", { method: "POST" });
+      updateJob(j);
+    } catch (err) {
+      showError($("#jobs-error"), err);
+    }
+  }
+
+  /* ---------------------------------------------------------------- job detail */
+  function openDetail(jobId, scroll) {
+    state.detailJob = jobId;
+    const body = $("#detail-body");
+    const j = state.jobs[jobId];
+    body.replaceChildren(
+      el("div", { class: "card", id: "detail-status" }),
+      el("div", { id: "detail-result" }),
+    );
+    if (j) renderDetailStatus(j);
+    if (j && j.status === "completed") loadResult(jobId);
+    else if (j && !TERMINAL.has(j.status)) watch(jobId);
+    if (scroll) $("#detail").scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+
+  function renderDetailStatus(j) {
+    const box = $("#detail-status");
+    if (!box) return;
+    const stages = STAGES[j.mode] || STAGES.apply;
+    const seen = state.stagesSeen[j.job_id] || [];
+    const current = j.current_stage;
+    const idx = current ? stages.indexOf(current) : j.status === "completed" ? stages.length : -1;
+    const steps = el("ol", { class: "stepper", "aria-label": "Stages" });
+    stages.forEach((s, i) => {
+      const st = i < idx ? "done" : i === idx ? "current" : "todo";
+      steps.append(el("li", { class: st + (seen.includes(s) ? " seen" : ""), dataset: { stage: s }, "aria-current": st === "current" ? "step" : null, text: STAGE_LABEL[s] }));
+    });
+    box.replaceChildren(
+      el("h3", {}, ["Job ", el("code", { text: j.job_id }), " ", el("span", { class: "badge " + j.status, text: j.status })]),
+      el("p", { class: "muted", text: (j.mode === "apply" ? "Apply template " + j.template_video_id + " to footage " + j.video_id : "Extract the Style DNA of " + j.video_id) +
+        " · created " + fmtTime(j.created_at) }),
+      el("div", { class: "big-progress", id: "detail-progress", dataset: { stage: current || "", status: j.status, percent: j.progress_percent, stagesSeen: seen.join(",") } }, [
+        el("progress", { max: 100, value: j.progress_percent, "aria-label": "Job progress" }),
+        el("span", { text: j.progress_percent + " %" + (current ? " · " + STAGE_LABEL[current] : "") }),
+      ]),
+      steps,
+      j.error ? el("p", { class: "error", role: "alert", text: "Failed in " + (j.error.stage || "?") + ": " + j.error.message + " (" + j.error.code + ")" }) : null,
+      TERMINAL.has(j.status) ? null : el("button", { type: "button", class: "danger", text: "Cancel job", onclick: () => cancelJob(j.job_id) }),
+    );
+  }
+
+  async function loadResult(jobId) {
+    const out = $("#detail-result");
+    out.replaceChildren(el("p", { class: "muted", text: "Loading the result…" }));
+    try {
+      const r = state.results[jobId] || await api("/jobs/" + jobId + "/result");
+      state.results[jobId] = r;
+      if (state.detailJob !== jobId) return;
+      renderResult(r, out);
+    } catch (err) {
+      const p = el("p", { class: "error", role: "alert" });
+      showError(p, err);
+      out.replaceChildren(p);
+    }
+  }
+
+  function renderResult(r, out) {
+    out.replaceChildren();
+    const dna = r.style_json;
+    const arts = r.artifacts || {};
+    const links = el("ul", { class: "downloads", "aria-label": "Downloads" });
+    const names = { output: "Output video (MP4)", lut: "Colour LUT (.cube)", edit_plan: "Edit plan (JSON)", style_dna: "Style DNA (JSON)" };
+    for (const k of ["output", "lut", "edit_plan", "style_dna"]) {
+      if (arts[k]) links.append(el("li", {}, el("a", { class: "button", href: localUrl(arts[k]), download: r.job_id + "-" + k, dataset: { artifact: k }, text: "Download " + names[k] })));
+    }
+    out.append(el("div", { class: "card" }, [
+      el("h3", { text: "Result" }),
+      dl([["Processing time", fmtNum(r.processing_time_seconds, 1) + " s"], ["Completed", fmtTime(r.completed_at)]].concat(
+        r.output_metadata ? [["Output", r.output_metadata.width + " × " + r.output_metadata.height + " · " + fmtNum(r.output_metadata.duration_seconds, 2) + " s · " +
+          fmtNum(r.output_metadata.frame_rate, 3) + " fps · " + r.output_metadata.codec + (r.output_metadata.has_audio ? " + " + r.output_metadata.audio_codec : " (no audio)")]] : [])),
+      links,
+    ]));
+    if (r.mode === "apply" && r.output_video_url) out.append(renderApply(r));
+    if (dna) out.append(renderDna(dna, r.mode === "apply" ? "Style DNA of the template" : "Style DNA", arts.style_dna, r.job_id));
+    else out.append(el("p", { class: "muted", text: "This job has no Style DNA." }));
+  }
+
+  /* ---------------------------------------------------------------- Style DNA pictures */
+  function renderDna(dna, title, dnaUrl, jobId) {
+    const wrap = el("div", { class: "dna", id: "dna-view" });
+    wrap.append(el("h3", { text: title }));
+    const pt = dna.primary_transition;
+    const st = dna.secondary_transition;
+    const tr = (t) => t ? t.type + (t.duration_ms ? " " + t.duration_ms + " ms, " + t.easing : "") : "none";
+    wrap.append(el("div", { class: "card" }, dl([
+      ["Aspect · frame rate", dna.aspect_ratio + " · " + fmtNum(dna.frame_rate, 3) + " fps" + (dna.resolution ? " · " + dna.resolution.width + " × " + dna.resolution.height : "")],
+      ["Duration", fmtNum(dna.source_duration_seconds, 2) + " s"],
+      ["Cuts per minute", fmtNum(dna.cut_frequency, 1) + (dna.pacing ? " · " + dna.pacing.shot_count + " shots, median " + fmtNum(dna.pacing.median_shot_ms, 0) + " ms" : "")],
+      ["Transitions", "primary " + tr(pt) + " · secondary " + tr(st)],
+      ["Tempo", dna.tempo_bpm === null ? "no music" : fmtNum(dna.tempo_bpm, 1) + " BPM"],
+      ["Motion · zoom usage", fmtNum(dna.motion_intensity, 1) + " / 100 · " + fmtNum(dna.zoom_usage, 0) + " % of shots"],
+      ["Subtitles", dna.use_subtitles === null ? "text detection unavailable" : dna.use_subtitles ? "yes" : "no"],
+      ["Extraction confidence", fmtNum(dna.extraction_confidence, 3)],
+    ])));
+
+    const grid = el("div", { class: "cards" });
+    grid.append(el("div", { class: "card" }, [el("h4", { text: "Palette" }), palette(dna.color_profile && dna.color_profile.palette)]));
+    grid.append(el("div", { class: "card" }, [el("h4", { text: "Colour grade" }), gradeBars(dna.color_grade || {})]));
+    grid.append(el("div", { class: "card" }, [el("h4", { text: "Loudness" }), loudness(dna.loudness || {}, dna.audio_style || {})]));
+    wrap.append(grid);
+
+    wrap.append(el("div", { class: "card" }, [el("h4", { text: "Shot timeline, transitions, beats and motion" }), timeline(dna)]));
+    wrap.append(el("div", { class: "card" }, [el("h4", { text: "Text overlays" }), textOverlays(dna.text_overlays || [])]));
+
+    const json = JSON.stringify(dna, null, 2);
+    const pre = el("pre", { class: "raw", id: "raw-json", hidden: true, tabindex: 0, text: json });
+    const toggle = el("button", { type: "button", id: "raw-toggle", "aria-expanded": "false", "aria-controls": "raw-json", text: "Show raw JSON" });
+    toggle.addEventListener("click", () => {
+      pre.hidden = !pre.hidden;
+      toggle.setAttribute("aria-expanded", String(!pre.hidden));
+      toggle.textContent = pre.hidden ? "Show raw JSON" : "Hide raw JSON";
+    });
+    const href = dnaUrl ? localUrl(dnaUrl) : URL.createObjectURL(new Blob([json], { type: "application/json" }));
+    wrap.append(el("div", { class: "card" }, [
+      el("div", { class: "toolbar" }, [toggle, el("a", { class: "button", href, download: (jobId || "style") + "-style_dna.json", text: "Download JSON" })]),
+      pre,
+    ]));
+    return wrap;
+  }
+
+  function palette(pal) {
+    if (!pal || !pal.length) return el("p", { class: "muted", text: "No palette measured." });
+    const box = el("div", { class: "palette", role: "list" });
+    for (const p of pal) {
+      box.append(el("div", { class: "swatch", role: "listitem", title: p.hex + " · " + Math.round(p.weight * 100) + " %", style: { flexGrow: String(Math.max(p.weight, 0.02)) } }, [
+        el("span", { class: "chip", style: { background: p.hex } }),
+        el("span", { class: "swatch-label", text: p.hex + " " + Math.round(p.weight * 100) + "%" }),
+      ]));
+    }
+    return box;
+  }
+
+  function gradeBars(g) {
+    const box = el("div", { class: "grades" });
+    for (const k of ["temperature", "tint", "saturation", "contrast", "highlights", "shadows"]) {
+      const v = g[k];
+      const bar = el("div", { class: "centre-bar", role: "meter", "aria-label": k, "aria-valuemin": -100, "aria-valuemax": 100, "aria-valuenow": v === null || v === undefined ? null : v });
+      if (v !== null && v !== undefined) {
+        const w = Math.min(Math.abs(v), 100) / 2;
+        bar.append(el("span", { class: "fill " + (v < 0 ? "neg" : "pos"), style: { left: (v < 0 ? 50 - w : 50) + "%", width: w + "%" } }));
+      }
+      bar.append(el("span", { class: "zero" }));
+      box.append(el("div", { class: "grade-row", dataset: { grade: k } }, [
+        el("span", { class: "grade-name", text: k }), bar, el("span", { class: "grade-val", text: v === null || v === undefined ? "–" : fmtNum(v, 1) }),
+      ]));
+    }
+    box.append(el("p", { class: "muted small-text", text: "−100 … 0 … +100; 0 = neutral." }));
+    return box;
+  }
+
+  function meter(label, value, unit, lo, hi) {
+    const ok = value !== null && value !== undefined;
+    const pct = ok ? Math.max(0, Math.min(1, (value - lo) / (hi - lo))) * 100 : 0;
+    return el("div", { class: "meter-row" }, [
+      el("span", { class: "grade-name", text: label }),
+      el("div", { class: "meter", role: "meter", "aria-label": label, "aria-valuemin": lo, "aria-valuemax": hi, "aria-valuenow": ok ? value : null },
+        el("span", { class: "fill pos", style: { left: "0", width: pct + "%" } })),
+      el("span", { class: "grade-val", text: ok ? fmtNum(value, 1) + " " + unit : "–" }),
+    ]);
+  }
+
+  function loudness(l, a) {
+    const box = el("div", { class: "loudness" });
+    box.append(meter("integrated", l.integrated_lufs, "LUFS", -60, 0), meter("range", l.loudness_range_lu, "LU", 0, 30), meter("true peak", l.true_peak_dbtp, "dBTP", -40, 3));
+    const sp = l.speech_ratio;
+    const strip = el("div", { class: "strip", role: "img", "aria-label": "speech " + (sp === null || sp === undefined ? "not measured" : Math.round(sp * 100) + " % of the time") + ", music " + (l.music_present ? "present" : l.music_present === false ? "absent" : "not measured") });
+    if (sp !== null && sp !== undefined) {
+      strip.append(el("span", { class: "speech", style: { width: sp * 100 + "%" }, text: sp >= 0.12 ? "speech " + Math.round(sp * 100) + "%" : "" }));
+      strip.append(el("span", { class: l.music_present ? "music" : "other", style: { width: (1 - sp) * 100 + "%" }, text: (1 - sp) >= 0.12 ? (l.music_present ? "music / other" : "no speech") : "" }));
+    }
+    box.append(el("h5", { text: "Speech / music" }), strip,
+      el("p", { class: "small-text", text: "Music " + (l.music_present === null || l.music_present === undefined ? "not measured" : l.music_present ? "present" : "absent") +
+        " · speech " + (sp === null || sp === undefined ? "not measured" : Math.round(sp * 100) + " % of the time") +
+        (a.bass_boost !== null && a.bass_boost !== undefined ? " · bass boost " + fmtNum(a.bass_boost, 0) : "") +
+        (a.compression_ratio ? " · compression " + fmtNum(a.compression_ratio, 2) + ":1" : "") }));
+    return box;
+  }
+
+  function timeline(dna) {
+    const W = 1000, X0 = 10, X1 = 990;
+    const dur = Math.max(1, (dna.source_duration_seconds || 0) * 1000);
+    const x = (ms) => X0 + (X1 - X0) * Math.max(0, Math.min(1, ms / dur));
+    const shots = dna.shots || [];
+    const trans = dna.transitions || [];
+    const beats = (dna.beats && dna.beats.beat_times_ms) || (dna.detected_beats || []).map((b) => b.timestamp_ms);
+    const downs = (dna.beats && dna.beats.downbeat_times_ms) || [];
+    const perShot = (dna.motion && dna.motion.per_shot) || [];
+    const svg = sv("svg", { viewBox: "0 0 " + W + " 150", class: "timeline", role: "img", id: "timeline",
+      "aria-label": shots.length + " shots, " + trans.length + " transitions, " + beats.length + " beats, " + downs.length + " downbeats over " + fmtMs(dur) });
+    svg.append(sv("title", { text: "Shot timeline" }));
+    // time axis
+    const step = [500, 1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000, 300000].find((s) => dur / s <= 12) || 600000;
+    for (let t = 0; t <= dur; t += step) {
+      svg.append(sv("line", { x1: x(t), x2: x(t), y1: 12, y2: 16, class: "tick" }), sv("text", { x: x(t), y: 10, class: "tick-label", "text-anchor": "middle", text: (t / 1000) + "s" }));
+    }
+    // shots
+    const gShots = sv("g", { class: "shots" });
+    shots.forEach((s, i) => {
+      gShots.append(sv("rect", { x: x(s.start_ms), y: 20, width: Math.max(0.5, x(s.end_ms) - x(s.start_ms)), height: 44, class: "shot " + (i % 2 ? "odd" : "even"), "data-shot": i },
+        sv("title", { text: "Shot " + (i + 1) + ": " + fmtMs(s.start_ms) + " – " + fmtMs(s.end_ms) })));
+    });
+    svg.append(gShots);
+    // transitions
+    const gTr = sv("g", { class: "transitions" });
+    for (const t of trans) {
+      const c = TRANSITION_COLOUR[t.type] || "#000";
+      const tip = sv("title", { text: t.type + " at " + fmtMs(t.start_ms) + (t.end_ms > t.start_ms ? " – " + fmtMs(t.end_ms) : "") + (t.confidence !== undefined && t.confidence !== null ? " (confidence " + fmtNum(t.confidence, 2) + ")" : "") });
+      if (t.type === "cut" || t.end_ms <= t.start_ms) gTr.append(sv("line", { x1: x(t.start_ms), x2: x(t.start_ms), y1: 18, y2: 66, stroke: c, "stroke-width": 3, "data-type": t.type, class: "transition" }, tip));
+      else gTr.append(sv("rect", { x: x(t.start_ms), y: 18, width: Math.max(2, x(t.end_ms) - x(t.start_ms)), height: 48, fill: c, "fill-opacity": 0.55, "data-type": t.type, class: "transition" }, tip));
+    }
+    svg.append(gTr);
+    // beat grid and downbeats over the shots
+    const gB = sv("g", { class: "beats" });
+    for (const b of beats) gB.append(sv("line", { x1: x(b), x2: x(b), y1: 20, y2: 64, class: "beat" }));
+    for (const b of downs) gB.append(sv("line", { x1: x(b), x2: x(b), y1: 16, y2: 68, class: "downbeat" }));
+    svg.append(gB);
+    // motion intensity per shot (bars, 0..100)
+    svg.append(sv("text", { x: X0, y: 82, class: "tick-label", text: "motion intensity per shot (0–100)" }));
+    const gM = sv("g", { class: "motion" });
+    shots.forEach((s, i) => {
+      const m = perShot[i] || {};
+      const v = m.intensity;
+      const h = v === null || v === undefined ? 0 : 56 * Math.min(100, v) / 100;
+      const detail = "Shot " + (i + 1) + ": intensity " + fmtNum(v, 1) + ["zoom", "pan", "tilt", "shake"].map((k) => m[k] !== undefined ? ", " + k + " " + fmtNum(m[k], 2) : "").join("");
+      gM.append(sv("rect", { x: x(s.start_ms) + 1, y: 144 - h, width: Math.max(0.5, x(s.end_ms) - x(s.start_ms) - 2), height: h, class: "motion-bar", "data-intensity": v === null || v === undefined ? "" : v }, sv("title", { text: detail })));
+    });
+    gM.append(sv("line", { x1: X0, x2: X1, y1: 144, y2: 144, class: "tick" }));
+    svg.append(gM);
+
+    const legend = el("ul", { class: "legend" }, [
+      el("li", {}, [el("span", { class: "key shot-key" }), "shot"]),
+      ...Object.entries(TRANSITION_COLOUR).map(([k, c]) => el("li", {}, [el("span", { class: "key", style: { background: c } }), k])),
+      el("li", {}, [el("span", { class: "key beat-key" }), "beat"]),
+      el("li", {}, [el("span", { class: "key downbeat-key" }), "downbeat"]),
+      el("li", {}, [el("span", { class: "key motion-key" }), "motion"]),
+    ]);
+    return el("div", {}, [el("div", { class: "svg-wrap" }, svg), legend,
+      el("p", { class: "small-text muted", text: shots.length + " shots · " + trans.length + " transitions · " + beats.length + " beats · " + downs.length + " downbeats" +
+        (dna.pacing && dna.pacing.cuts_on_beat_ratio !== null && dna.pacing.cuts_on_beat_ratio !== undefined ? " · " + Math.round(dna.pacing.cuts_on_beat_ratio * 100) + " % of cuts on a beat" : "") })]);
+  }
+
+  function textOverlays(list) {
+    if (!list.length) return el("p", { class: "muted", text: "No text stays on screen." });
+    const cells = ["top-left", "top-center", "top-right", "middle-left", "center", "middle-right", "bottom-left", "bottom-center", "bottom-right"];
+    const tbody = el("tbody");
+    for (const t of list) {
+      const grid = el("span", { class: "pos-grid", role: "img", "aria-label": t.position });
+      for (const c of cells) grid.append(el("span", { class: c === t.position ? "on" : "" }));
+      tbody.append(el("tr", {}, [
+        el("td", { text: t.content }), el("td", {}, [grid, " ", t.position]), el("td", { text: t.size + " px" }),
+        el("td", {}, [el("span", { class: "chip inline", style: { background: t.color } }), " ", t.color]),
+        el("td", { text: fmtMs(t.start_ms) }), el("td", { text: fmtMs(t.duration_ms) }),
+      ]));
+    }
+    return el("div", { class: "table-wrap" }, el("table", {}, [
+      el("thead", {}, el("tr", {}, ["Text", "Position", "Size", "Colour", "Start", "Duration"].map((h) => el("th", { scope: "col", text: h })))), tbody]));
+  }
+
+  /* ---------------------------------------------------------------- apply view */
+  function renderApply(r) {
+    const tpl = state.videos[r.template_video_id];
+    const foot = state.videos[r.video_id];
+    const outUrl = localUrl(r.output_video_url);
+    const vid = (label, src, id) => el("figure", { class: "vid" }, [
+      src ? el("video", { id, src, controls: true, muted: true, playsinline: true, preload: "metadata" })
+        : el("p", { class: "muted novid", text: "The original is shown only in the browser tab that uploaded it (the API serves uploaded videos to the engine, not back to browsers)." }),
+      el("figcaption", { text: label }),
+    ]);
+    const box = el("div", { class: "card apply" }, [
+      el("h3", { text: "Template, footage and output" }),
+      el("div", { class: "side-by-side" }, [
+        vid("Template", tpl && tpl.objectUrl, "vid-template"),
+        vid("Footage", foot && foot.objectUrl, "vid-footage"),
+        vid("Output", outUrl, "vid-output"),
+      ]),
+    ]);
+    box.append(splitView(r, foot && foot.objectUrl, outUrl));
+    return box;
+  }
+
+  /** Before/after of one output frame: the footage frame the edit plan maps it to (cropped) vs. the output. */
+  function splitView(r, footUrl, outUrl) {
+    const wrap = el("div", { class: "split", id: "split-view" }, [el("h4", { text: "Before / after (one frame)" })]);
+    if (!footUrl) {
+      wrap.append(el("p", { class: "muted", text: "Upload the footage in this tab to compare it frame by frame with the output." }));
+      return wrap;
+    }
+    const planUrl = r.artifacts && r.artifacts.edit_plan && localUrl(r.artifacts.edit_plan);
+    const canvas = el("canvas", { class: "split-canvas", width: 640, height: 360, tabindex: 0, "aria-label": "Before/after split view; left of the divider is the footage, right is the output. Use the slider or arrow keys to move the divider." });
+    const divider = el("input", { type: "range", min: 0, max: 100, value: 50, id: "split-divider", "aria-label": "Divider position (percent)" });
+    const time = el("input", { type: "range", min: 0, max: 1000, value: 250, id: "split-time", "aria-label": "Frame time in the output" });
+    const info = el("p", { class: "small-text muted", "aria-live": "polite" });
+    const before = el("video", { src: footUrl, muted: true, preload: "auto", playsinline: true, class: "offscreen" });
+    const after = el("video", { src: outUrl, muted: true, preload: "auto", playsinline: true, class: "offscreen" });
+    wrap.append(canvas, el("div", { class: "grid2" }, [
+      el("label", {}, ["Divider ", divider]), el("label", {}, ["Frame ", time]),
+    ]), info, before, after);
+
+    let plan = null;
+    let crop = null;
+    const ctx = canvas.getContext("2d");
+    const draw = () => {
+      if (!after.videoWidth) return;
+      const W = canvas.width, H = canvas.height;
+      const split = Math.round(W * divider.value / 100);
+      ctx.clearRect(0, 0, W, H);
+      ctx.drawImage(after, 0, 0, W, H);
+      if (before.videoWidth) {
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(0, 0, split, H);
+        ctx.clip();
+        if (crop) ctx.drawImage(before, crop.x, crop.y, crop.width, crop.height, 0, 0, W, H);
+        else ctx.drawImage(before, 0, 0, W, H);
+        ctx.restore();
+      }
+      ctx.fillStyle = "#fff";
+      ctx.fillRect(split - 1, 0, 2, H);
+      ctx.font = "14px system-ui, sans-serif";
+      ctx.fillStyle = "rgba(0,0,0,.6)";
+      ctx.fillRect(6, 6, 70, 22); ctx.fillRect(W - 76, 6, 70, 22);
+      ctx.fillStyle = "#fff";
+      ctx.fillText("before", 14, 22); ctx.fillText("after", W - 64, 22);
+    };
+    const seekBoth = () => {
+      const dur = after.duration;
+      if (!isFinite(dur) || dur <= 0) return;
+      const tOut = dur * time.value / 1000;
+      let tIn = tOut;
+      crop = null;
+      if (plan && plan.segments) {
+        const ms = tOut * 1000;
+        const seg = plan.segments.find((s) => ms >= s.output_in_ms && ms < s.output_out_ms) || plan.segments[plan.segments.length - 1];
+        if (seg) {
+          const rel = ms - seg.output_in_ms;
+          tIn = (seg.footage_in_ms + rel) / 1000;
+          crop = cropAt(seg.crop || [], rel);
+          info.textContent = "Output " + tOut.toFixed(2) + " s ← footage " + tIn.toFixed(2) + " s (segment " + (seg.index + 1) + (seg.transition_in ? ", enters by " + seg.transition_in.type : "") + ")";
+        }
+      } else {
+        info.textContent = "Output " + tOut.toFixed(2) + " s (no edit plan: the footage is shown at the same time)";
+      }
+      after.currentTime = Math.min(tOut, Math.max(0, dur - 0.05));
+      if (isFinite(before.duration)) before.currentTime = Math.min(tIn, Math.max(0, before.duration - 0.05));
+    };
+    after.addEventListener("loadedmetadata", () => {
+      canvas.height = Math.round(canvas.width * after.videoHeight / Math.max(1, after.videoWidth));
+      seekBoth();
+    });
+    after.addEventListener("seeked", draw);
+    before.addEventListener("seeked", draw);
+    before.addEventListener("loadedmetadata", seekBoth);
+    divider.addEventListener("input", draw);
+    time.addEventListener("input", seekBoth);
+    let dragging = false;
+    const fromPointer = (e) => {
+      const rect = canvas.getBoundingClientRect();
+      divider.value = String(Math.round(100 * Math.max(0, Math.min(1, (e.clientX - rect.left) / rect.width))));
+      draw();
+    };
+    canvas.addEventListener("pointerdown", (e) => { dragging = true; canvas.setPointerCapture(e.pointerId); fromPointer(e); });
+    canvas.addEventListener("pointermove", (e) => { if (dragging) fromPointer(e); });
+    canvas.addEventListener("pointerup", () => { dragging = false; });
+    canvas.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+        divider.value = String(Number(divider.value) + (e.key === "ArrowLeft" ? -5 : 5));
+        draw();
+        e.preventDefault();
+      }
+    });
+    if (planUrl) {
+      fetch(planUrl, { headers: apiKey() ? { Authorization: "Bearer " + apiKey() } : {}, cache: "no-store" })
+        .then((resp) => resp.ok ? resp.json() : null).then((p) => { plan = p; seekBoth(); }).catch(() => { plan = null; });
+    }
+    return wrap;
+  }
+
+  function cropAt(keys, relMs) {
+    if (!keys.length) return null;
+    if (relMs <= keys[0].t_ms) return keys[0];
+    for (let i = 1; i < keys.length; i++) {
+      if (relMs <= keys[i].t_ms) {
+        const a = keys[i - 1], b = keys[i];
+        const f = (relMs - a.t_ms) / Math.max(1, b.t_ms - a.t_ms);
+        const lerp = (p, q) => p + (q - p) * f;
+        return { x: lerp(a.x, b.x), y: lerp(a.y, b.y), width: lerp(a.width, b.width), height: lerp(a.height, b.height) };
+      }
+    }
+    return keys[keys.length - 1];
+  }
+
+  /* ---------------------------------------------------------------- compare */
+  function refreshCompareChoices() {
+    const done = Object.values(state.jobs).filter((j) => j.status === "completed")
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+    for (const id of ["#compare-a", "#compare-b"]) {
+      const sel = $(id);
+      const keep = sel.value;
+      sel.replaceChildren(...done.map((j) => el("option", { value: j.job_id, text: j.job_id + " · " + j.mode + " · " + (j.mode === "apply" ? "template " + j.template_video_id : j.video_id) })));
+      if (keep && done.some((j) => j.job_id === keep)) sel.value = keep;
+    }
+    if (done.length >= 2 && $("#compare-a").value === $("#compare-b").value) $("#compare-b").selectedIndex = 1;
+  }
+
+  /** Scalar leaves of the Style DNA by dotted path; long arrays become counts. */
+  function flatten(obj, prefix, out) {
+    out = out || {};
+    for (const [k, v] of Object.entries(obj || {})) {
+      const key = prefix ? prefix + "." + k : k;
+      if (key === "created_at" || key.startsWith("analysis.stage_seconds")) continue;
+      if (key === "color_profile.palette") { out[key] = { palette: v }; continue; }
+      if (Array.isArray(v)) {
+        if (v.length <= 9 && v.every((x) => typeof x === "number" || x === null)) v.forEach((x, i) => { out[key + "[" + i + "]"] = x; });
+        else if (v.length && Array.isArray(v[0])) v.forEach((row, i) => row.forEach((x, j) => { out[key + "[" + i + "][" + j + "]"] = x; }));
+        else out[key + " (count)"] = v.length;
+      } else if (v && typeof v === "object") flatten(v, key, out);
+      else out[key] = v;
+    }
+    return out;
+  }
+
+  function setupCompare() {
+    $("#compare-only-diff").addEventListener("change", () => {
+      $("#compare-out").classList.toggle("only-diff", $("#compare-only-diff").checked);
+    });
+    $("#compare-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const errNode = $("#compare-error");
+      showError(errNode, null);
+      const a = $("#compare-a").value, b = $("#compare-b").value;
+      if (!a || !b) { showError(errNode, "Two completed jobs are needed."); return; }
+      try {
+        const [ra, rb] = await Promise.all([a, b].map(async (id) => state.results[id] || (state.results[id] = await api("/jobs/" + id + "/result"))));
+        if (!ra.style_json || !rb.style_json) { showError(errNode, "One of the jobs has no Style DNA."); return; }
+        renderCompare(ra, rb);
+      } catch (err) { showError(errNode, err); }
+    });
+  }
+
+  function renderCompare(ra, rb) {
+    const fa = flatten(ra.style_json), fb = flatten(rb.style_json);
+    const keys = Array.from(new Set(Object.keys(fa).concat(Object.keys(fb))));
+    const tbody = el("tbody");
+    let diffs = 0;
+    for (const k of keys) {
+      const va = fa[k], vb = fb[k];
+      let same, delta = "";
+      const cell = (v) => v && v.palette ? palette(v.palette) : fmtNum(v === undefined ? null : v, 3);
+      if (va && va.palette || vb && vb.palette) {
+        same = JSON.stringify(va) === JSON.stringify(vb);
+      } else if (typeof va === "number" && typeof vb === "number") {
+        same = Math.abs(va - vb) <= 1e-9 * Math.max(1, Math.abs(va));
+        delta = (vb - va >= 0 ? "+" : "−") + fmtNum(Math.abs(vb - va), 3);
+      } else {
+        same = JSON.stringify(va === undefined ? null : va) === JSON.stringify(vb === undefined ? null : vb);
+        delta = same ? "" : "differs";
+      }
+      if (!same) diffs++;
+      tbody.append(el("tr", { class: same ? "same" : "diff", dataset: { field: k } }, [
+        el("th", { scope: "row", text: k }), el("td", {}, cell(va)), el("td", {}, cell(vb)), el("td", { text: same ? "=" : delta }),
+      ]));
+    }
+    $("#compare-out").replaceChildren(el("div", { class: "card" }, [
+      el("p", { id: "compare-summary", text: diffs + " of " + keys.length + " fields differ (highlighted)." }),
+      el("div", { class: "table-wrap" }, el("table", { class: "compare-table" }, [
+        el("thead", {}, el("tr", {}, [el("th", { scope: "col", text: "Field" }), el("th", { scope: "col", text: "A · " + ra.job_id }), el("th", { scope: "col", text: "B · " + rb.job_id }), el("th", { scope: "col", text: "B − A" })])),
+        tbody])),
+    ]));
+  }
+
+  /* ---------------------------------------------------------------- start */
+  function start() {
+    setupUploads();
+    setupJobForm();
+    setupCompare();
+    $("#jobs-refresh").addEventListener("click", () => loadJobs(state.page));
+    $("#jobs-prev").addEventListener("click", () => loadJobs(Math.max(1, state.page - 1)));
+    $("#jobs-next").addEventListener("click", () => loadJobs(state.page + 1));
+    $("#key-button").hidden = !apiKey();
+    $("#key-button").addEventListener("click", async () => { setApiKey(""); if (await askForKey(false)) loadJobs(state.page); });
+    loadHealth();
+    loadJobs(1);
+    const m = /^#job=(job_[0-9a-f]{16})$/.exec(location.hash);
+    if (m) api("/jobs/" + m[1]).then((j) => { state.jobs[j.job_id] = j; openDetail(j.job_id, true); }).catch(() => {});
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
+})();
