@@ -110,6 +110,7 @@ class Runner:
 
     POLL_SECONDS = 1.0
     CANCEL_POLL_SECONDS = 0.5
+    WATCHDOG_GRACE_SECONDS = 5.0  # past the deadline, time a job gets to notice it by itself
 
     def __init__(self, store: Store, storage: Storage, config: dict, stages_for: StagesFor,
                  *, max_workers: int, timeout_s: float, webhook_sender: "webhooks.Sender | None" = None) -> None:
@@ -198,7 +199,7 @@ class Runner:
         """Fail jobs past their deadline even if their code is stuck between checks."""
         now = time.monotonic()
         with self._lock:
-            late = [(jid, c) for jid, (c, d) in self._running.items() if now > d + 5.0]
+            late = [(jid, c) for jid, (c, d) in self._running.items() if now > d + self.WATCHDOG_GRACE_SECONDS]
         for job_id, control in late:
             control.cancel()
             self._finish(job_id, JobStatus.FAILED, error={
