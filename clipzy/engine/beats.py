@@ -5,7 +5,11 @@ Analysis grid: mono resampled to 22050 Hz (soxr), STFT n_fft 2048, hop 256 (11.6
 flux (librosa ``onset_strength``); band onsets use the mel bands whose centres lie in
 bass (< 150 Hz), mid (150–4000 Hz) and treble (≥ 4000 Hz), each the mean positive flux
 of its bands, in dB per frame (so bands are comparable without normalisation).
-Frames quieter than −60 dBFS (mean mel power) contribute no onset.
+Frames quieter than −60 dBFS (RMS) contribute no onset. The flux of a centred STFT
+frame peaks while a percussive onset is still entering the 93 ms window, about 23 ms
+before it sounds; the envelope is therefore delayed by ONSET_DELAY_FRAMES = 2 frames
+(23.2 ms), calibrated once on synthetic kick/snare/hat onsets (median beat error after
+compensation within ±3 ms at 98–170 BPM).
 
 Metrical level rule (stock estimators land at half or double tempo):
 1. librosa's tempogram estimate T0 (log-normal prior at 120 BPM) is folded by octaves
@@ -62,6 +66,7 @@ SILENCE_DBFS = -60.0
 PULSE_MIN = 0.30
 SUSTAIN_MIN = 0.40
 BANDS = ("bass", "mid", "treble")
+ONSET_DELAY_FRAMES = 2  # onset latency compensation, see module doc
 
 
 @dataclass
@@ -119,7 +124,29 @@ def _track(env: np.ndarray, bpm) -> np.ndarray:
 
     _, beats = librosa.beat.beat_track(onset_envelope=env, sr=ANALYSIS_SR, hop_length=HOP, bpm=bpm,
                                        tightness=100, trim=False, units="frames")
-    return np.asarray(beats, int)
+    return _trim(np.asarray(beats, int), env)
+
+
+def _trim(beats: np.ndarray, env: np.ndarray) -> np.ndarray:
+    """Drop leading/trailing beats that have no onset (< 0.3 × the median onset strength
+    at beats) or sit off the grid (their interval > 15 % from the next interval inwards):
+    the DP extrapolates the grid into silence and fades."""
+    if beats.size < 4:
+        return beats
+    strength = _at(env, beats)
+    med = float(np.median(strength))
+
+    def bad(i: int, step: int) -> bool:  # beat i; step +1 from the start, -1 from the end
+        d1 = abs(beats[i + step] - beats[i])
+        d2 = abs(beats[i + 2 * step] - beats[i + step])
+        return strength[i] < 0.3 * med or abs(d1 / max(d2, 1) - 1) > 0.15
+
+    lo, hi = 0, beats.size - 1
+    while hi - lo >= 3 and bad(lo, 1):
+        lo += 1
+    while hi - lo >= 3 and bad(hi, -1):
+        hi -= 1
+    return beats[lo:hi + 1]
 
 
 def _pulse_clarity(env: np.ndarray, period_frames: float) -> float:
@@ -172,9 +199,11 @@ def analyse_beats(mono: np.ndarray, sr: int, *, control=None) -> BeatResult:
         return _empty(False)
     logmel = librosa.power_to_db(mel, ref=1.0, top_db=None)
     logmel = np.maximum(logmel, logmel.max() - 80.0)
-    env = librosa.onset.onset_strength(S=logmel, sr=ANALYSIS_SR, hop_length=HOP)
-    bands = librosa.onset.onset_strength_multi(S=logmel, sr=ANALYSIS_SR, hop_length=HOP,
+    env = librosa.onset.onset_strength(S=logmel, sr=ANALYSIS_SR, hop_length=HOP, center=False)
+    bands = librosa.onset.onset_strength_multi(S=logmel, sr=ANALYSIS_SR, hop_length=HOP, center=False,
                                                 channels=_band_channels(N_MELS))
+    env = np.concatenate([np.zeros(ONSET_DELAY_FRAMES), env])[: env.size]
+    bands = np.concatenate([np.zeros((3, ONSET_DELAY_FRAMES)), bands], axis=1)[:, : env.size]
     gate = np.ones_like(env)
     gate[: active.size] = active
     env = env * gate
@@ -210,7 +239,7 @@ def analyse_beats(mono: np.ndarray, sr: int, *, control=None) -> BeatResult:
     # --- tempo changes: local tempo, octave-aligned to the chosen level ------------------
     local = librosa.feature.tempo(onset_envelope=env, sr=ANALYSIS_SR, hop_length=HOP, aggregate=None)
     local = np.asarray(local, float).reshape(-1)[: env.size]
-    local = tempo * 2.0 ** np.round(np.log2(np.maximum(local, 1e-3) / tempo))
+    local = local * 2.0 ** -np.round(np.log2(np.maximum(local, 1e-3) / tempo))
     fps = ANALYSIS_SR / HOP
     local = median_filter(local, size=max(3, int(3 * fps) | 1), mode="nearest")
     varying = np.abs(local / tempo - 1) > 0.04

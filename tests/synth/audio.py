@@ -1,0 +1,336 @@
+"""Audio test signals made in code, with exact ground truth.
+
+Everything is float32 in [-1, 1], shape (n,) mono or (n, channels); sample rates in Hz,
+times in seconds, levels in dBFS (sine peak amplitude 10**(dB/20)). Heavy work is
+numpy/scipy vectorised: drum hits are placed by convolving an impulse train with one
+synthesised hit, never by looping over samples.
+
+- :func:`sine`, :func:`tone_sequence` — EBU Tech 3341/3342 style 1 kHz sines.
+- :func:`pink_noise`, :func:`white_noise`.
+- :func:`drum_track` / :func:`tempo_step_track` — kick/snare/hat patterns with swing,
+  jitter and a chord bed; they return the true beat and downbeat times.
+- :func:`low_shelf`, :func:`peaking_eq`, :func:`compress` — processing applied in tests.
+- :func:`espeak` — speech from Debian's espeak-ng (None when it is not installed).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+from scipy import signal
+
+
+def db_to_amp(db: float) -> float:
+    return float(10.0 ** (db / 20.0))
+
+
+def sine(freq_hz: float, dbfs: float, duration_s: float, *, sr: int = 48000, channels: int = 2,
+         phase_deg: float = 0.0) -> np.ndarray:
+    """A sine of peak level ``dbfs`` on every channel, shape (n, channels)."""
+    t = np.arange(int(round(duration_s * sr))) / sr
+    x = db_to_amp(dbfs) * np.sin(2 * np.pi * freq_hz * t + np.deg2rad(phase_deg))
+    return np.repeat(x.astype(np.float32)[:, None], channels, axis=1)
+
+
+def tone_sequence(parts: list[tuple[float, float]], *, freq_hz: float = 1000.0, sr: int = 48000,
+                  channels: int = 2) -> np.ndarray:
+    """Concatenated sines: ``parts`` = [(dbfs, duration_s), ...] (EBU 3341/3342 cases).
+
+    A level of None or below −200 dBFS gives silence. Phase is continuous.
+    """
+    n = [int(round(d * sr)) for _, d in parts]
+    t = np.arange(sum(n)) / sr
+    gain = np.concatenate([np.full(k, 0.0 if (lv is None or lv < -200) else db_to_amp(lv)) for (lv, _), k in zip(parts, n)])
+    x = (gain * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+    return np.repeat(x[:, None], channels, axis=1)
+
+
+def white_noise(duration_s: float, *, sr: int = 48000, rms_dbfs: float = -20.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(int(round(duration_s * sr)))
+    return (x * db_to_amp(rms_dbfs)).astype(np.float32)
+
+
+def pink_noise(duration_s: float, *, sr: int = 48000, rms_dbfs: float = -20.0, seed: int = 0) -> np.ndarray:
+    """Pink (1/f power: equal energy per octave) noise via spectral shaping, 20 Hz–Nyquist."""
+    rng = np.random.default_rng(seed)
+    n = int(round(duration_s * sr))
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1.0 / sr)
+    shape = np.zeros_like(f)
+    shape[f >= 20] = 1.0 / np.sqrt(f[f >= 20])
+    x = np.fft.irfft(spec * shape, n)
+    x *= db_to_amp(rms_dbfs) / np.sqrt(np.mean(x ** 2))
+    return x.astype(np.float32)
+
+
+# ---------------------------------------------------------------------------
+# Drums
+# ---------------------------------------------------------------------------
+
+
+def _kick(sr: int) -> np.ndarray:
+    t = np.arange(int(0.35 * sr)) / sr
+    f = 45 + 90 * np.exp(-t / 0.03)  # pitch drop 135 → 45 Hz
+    ph = 2 * np.pi * np.cumsum(f) / sr
+    return (np.sin(ph) * np.exp(-t / 0.12)).astype(np.float32)
+
+
+def _snare(sr: int, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(int(0.2 * sr)) / sr
+    b, a = signal.butter(2, [1000, 5000], btype="band", fs=sr)
+    noise = signal.lfilter(b, a, rng.standard_normal(t.size)) * 1.6
+    body = 0.6 * np.sin(2 * np.pi * 190 * t)
+    return ((noise * np.exp(-t / 0.05) + body * np.exp(-t / 0.04)) * 0.8).astype(np.float32)
+
+
+def _hat(sr: int, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(int(0.05 * sr)) / sr
+    b, a = signal.butter(4, 7000, btype="high", fs=sr)
+    return (signal.lfilter(b, a, rng.standard_normal(t.size)) * np.exp(-t / 0.012) * 0.5).astype(np.float32)
+
+
+def _place(n: int, times_s: np.ndarray, gains: np.ndarray, hit: np.ndarray, sr: int) -> np.ndarray:
+    """Sum of ``hit`` started at each time (sample-exact), by FFT convolution."""
+    train = np.zeros(n + hit.size, np.float64)
+    idx = np.round(np.asarray(times_s) * sr).astype(int)
+    ok = (idx >= 0) & (idx < n)
+    np.add.at(train, idx[ok], np.asarray(gains, float)[ok])
+    return signal.fftconvolve(train, hit)[:n]
+
+
+_CHORDS = [(220.0, 277.18, 329.63), (196.0, 246.94, 293.66), (174.61, 220.0, 261.63), (196.0, 246.94, 311.13)]
+
+
+def _chord_bed(n: int, bar_starts_s: np.ndarray, sr: int, level: float) -> np.ndarray:
+    """Sustained triads (3 partials each note) changing on each bar start."""
+    t = np.arange(n) / sr
+    bar_idx = np.clip(np.searchsorted(bar_starts_s, t, side="right") - 1, 0, None)
+    out = np.zeros(n)
+    since = t - bar_starts_s[np.minimum(bar_idx, len(bar_starts_s) - 1)]
+    since = np.maximum(since, 0.0)
+    env = (1 - np.exp(-since / 0.02)) * np.exp(-since / 3.0) * (t >= bar_starts_s[0])
+    for voice in range(3):
+        freqs = np.array([c[voice] for c in _CHORDS])[bar_idx % len(_CHORDS)]
+        ph = 2 * np.pi * np.cumsum(freqs) / sr
+        for k, g in ((1, 1.0), (2, 0.4), (3, 0.2)):
+            out += g * np.sin(k * ph)
+    return (out * env * level / 3).astype(np.float32)
+
+
+@dataclass
+class DrumTrack:
+    """A synthetic drum track and its truth (seconds)."""
+
+    audio: np.ndarray  # mono float32
+    sr: int
+    beat_times_s: np.ndarray
+    downbeat_times_s: np.ndarray
+    bpm: float | list[float]
+    beats_per_bar: int = 4
+    kick_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    snare_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def _beat_grid(bpms: list[float], durations_s: list[float], offset_s: float) -> np.ndarray:
+    beats = []
+    t0 = offset_s
+    for bpm, dur in zip(bpms, durations_s):
+        period = 60.0 / bpm
+        k = np.arange(int(np.floor(dur / period + 1e-9)))
+        beats.append(t0 + k * period)
+        t0 = t0 + k.size * period
+    return np.concatenate(beats)
+
+
+def drum_track(bpm: float | list[float], duration_s: float | list[float] = 12.0, *, sr: int = 48000,
+               swing: float = 0.0, jitter_s: float = 0.0, chords: bool = True, hats: bool = True,
+               offset_s: float = 0.0, seed: int = 0, level_dbfs: float = -12.0) -> DrumTrack:
+    """4/4 drums: kick on beats 1 and 3 (3 softer), snare on 2 and 4, hats on eighths.
+
+    ``swing`` in 0..1/3 delays every off-beat eighth hat by ``swing`` of a beat (1/6 ≈
+    triplet swing). ``jitter_s`` moves each hit by a uniform random amount in
+    ±jitter_s (the truth beat grid stays exact). A list of tempi with a list of
+    durations makes a tempo-step track (each section keeps whole beats). ``chords``
+    adds a triad bed changing on each downbeat. Peak level about ``level_dbfs``.
+    """
+    rng = np.random.default_rng(seed)
+    bpms = [float(bpm)] if np.isscalar(bpm) else [float(b) for b in bpm]
+    durs = [float(duration_s)] * len(bpms) if np.isscalar(duration_s) else [float(d) for d in duration_s]
+    if len(durs) != len(bpms):
+        raise ValueError("bpm and duration_s lists must have the same length")
+    total = offset_s + sum(durs)
+    n = int(round(total * sr))
+    beats = _beat_grid(bpms, durs, offset_s)
+    idx = np.arange(beats.size)
+    periods = np.diff(np.append(beats, beats[-1] + (beats[-1] - beats[-2] if beats.size > 1 else 0.5)))
+    pos = idx % 4
+    kick_t = beats[(pos == 0) | (pos == 2)]
+    kick_g = np.where(pos[(pos == 0) | (pos == 2)] == 0, 1.0, 0.8)
+    snare_t = beats[(pos == 1) | (pos == 3)]
+
+    def jit(t: np.ndarray) -> np.ndarray:
+        return t + (rng.uniform(-jitter_s, jitter_s, t.size) if jitter_s > 0 else 0.0)
+
+    out = _place(n, jit(kick_t), kick_g, _kick(sr), sr)
+    out += _place(n, jit(snare_t), np.ones(snare_t.size), _snare(sr, rng), sr)
+    if hats:
+        off = beats + periods * (0.5 + swing)
+        hat_t = np.concatenate([beats, off])
+        hat_g = np.concatenate([np.full(beats.size, 0.6), np.full(beats.size, 0.4)])
+        out += _place(n, jit(hat_t), hat_g, _hat(sr, rng), sr)
+    downbeats = beats[pos == 0]
+    if chords:
+        out += _chord_bed(n, downbeats, sr, 0.25)
+    out *= db_to_amp(level_dbfs) / max(1e-9, np.max(np.abs(out)))
+    return DrumTrack(out.astype(np.float32), sr, beats, downbeats, bpms[0] if len(bpms) == 1 else bpms,
+                     4, kick_t, snare_t)
+
+
+def tempo_step_track(bpm_a: float = 100.0, bpm_b: float = 125.0, section_s: float = 10.0, **kw) -> DrumTrack:
+    """Drums that jump from ``bpm_a`` to ``bpm_b`` half-way."""
+    return drum_track([bpm_a, bpm_b], [section_s, section_s], **kw)
+
+
+# ---------------------------------------------------------------------------
+# Processing used by tests
+# ---------------------------------------------------------------------------
+
+
+def _rbj_shelf(gain_db: float, f0: float, sr: int, *, high: bool) -> tuple[np.ndarray, np.ndarray]:
+    a_ = 10 ** (gain_db / 40)
+    w0 = 2 * np.pi * f0 / sr
+    alpha = np.sin(w0) / 2 * np.sqrt(2)  # shelf slope S = 1
+    c = np.cos(w0)
+    s = 1 if high else -1
+    b = np.array([a_ * ((a_ + 1) + s * (a_ - 1) * c + 2 * np.sqrt(a_) * alpha) * 1,
+                  -2 * s * a_ * ((a_ - 1) + s * (a_ + 1) * c),
+                  a_ * ((a_ + 1) + s * (a_ - 1) * c - 2 * np.sqrt(a_) * alpha)])
+    a = np.array([(a_ + 1) - s * (a_ - 1) * c + 2 * np.sqrt(a_) * alpha,
+                  2 * s * ((a_ - 1) - s * (a_ + 1) * c),
+                  (a_ + 1) - s * (a_ - 1) * c - 2 * np.sqrt(a_) * alpha])
+    return b / a[0], a / a[0]
+
+
+def low_shelf(x: np.ndarray, gain_db: float, f0_hz: float = 150.0, *, sr: int = 48000) -> np.ndarray:
+    """RBJ low-shelf filter (gain below ``f0_hz``), along axis 0."""
+    b, a = _rbj_shelf(gain_db, f0_hz, sr, high=False)
+    return signal.lfilter(b, a, x, axis=0).astype(np.float32)
+
+
+def peaking_eq(x: np.ndarray, gain_db: float, f0_hz: float = 2500.0, q: float = 0.8, *, sr: int = 48000) -> np.ndarray:
+    """RBJ peaking EQ, along axis 0."""
+    a_ = 10 ** (gain_db / 40)
+    w0 = 2 * np.pi * f0_hz / sr
+    alpha = np.sin(w0) / (2 * q)
+    b = np.array([1 + alpha * a_, -2 * np.cos(w0), 1 - alpha * a_])
+    a = np.array([1 + alpha / a_, -2 * np.cos(w0), 1 - alpha / a_])
+    return signal.lfilter(b / a[0], a / a[0], x, axis=0).astype(np.float32)
+
+
+def compress(x: np.ndarray, *, threshold_db: float = -30.0, ratio: float = 6.0, attack_s: float = 0.002,
+             release_s: float = 0.08, makeup_to_peak_db: float | None = -1.0, sr: int = 48000) -> np.ndarray:
+    """A feed-forward RMS compressor (+ make-up gain so the peak sits at ``makeup_to_peak_db``).
+
+    The level detector is a one-pole smoother of the squared signal (attack time
+    constant, scipy lfilter), gain reduction (1 − 1/ratio)·(level − threshold) above the
+    threshold; a hard clip at the make-up peak acts as the limiter.
+    """
+    mono = x if x.ndim == 1 else np.mean(x, axis=1)
+    a = np.exp(-1.0 / (attack_s * sr))
+    env = signal.lfilter([1 - a], [1, -a], mono.astype(np.float64) ** 2)
+    # release: smooth the gain with a slower one-pole so it recovers gradually
+    level_db = 10 * np.log10(np.maximum(env, 1e-12)) + 3.01  # RMS of a sine → its peak level
+    gr_db = np.minimum(0.0, (threshold_db - level_db) * (1 - 1 / ratio))
+    r = np.exp(-1.0 / (release_s * sr))
+    gr_db = -signal.lfilter([1 - r], [1, -r], -gr_db)
+    g = 10 ** (gr_db / 20)
+    y = x * (g if x.ndim == 1 else g[:, None])
+    if makeup_to_peak_db is not None:
+        y = y * db_to_amp(makeup_to_peak_db + 3.0) / max(1e-9, np.max(np.abs(y)))
+        lim = db_to_amp(makeup_to_peak_db)
+        y = np.clip(y, -lim, lim)
+    return y.astype(np.float32)
+
+
+def resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
+    if sr_from == sr_to:
+        return x.astype(np.float32)
+    f = Fraction(sr_to, sr_from)
+    return signal.resample_poly(x, f.numerator, f.denominator, axis=0).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------
+# Speech
+# ---------------------------------------------------------------------------
+
+SENTENCES = [
+    "the quick brown fox jumps over the lazy dog",
+    "please meet me at the station at nine tomorrow",
+    "colour grading changes the mood of every scene",
+    "we measured the loudness of the whole programme",
+    "a good edit follows the rhythm of the music",
+    "turn left after the bridge and keep going",
+]
+
+
+def espeak(text: str, *, sr: int = 48000, voice: str = "en", speed_wpm: int = 160) -> np.ndarray | None:
+    """``text`` spoken by espeak-ng, trimmed to its non-silent part, at ``sr`` (mono float32).
+
+    Returns None when espeak-ng is not installed. The trim uses |x| > 1e-3 (−60 dBFS)
+    so the whole array is speech (ground truth = its extent).
+    """
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        return None
+    from scipy.io import wavfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "s.wav")
+        subprocess.run([exe, "-v", voice, "-s", str(speed_wpm), "-w", path, text], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rate, data = wavfile.read(path)
+    x = data.astype(np.float32) / 32768.0
+    nz = np.flatnonzero(np.abs(x) > 1e-3)
+    x = x[nz[0]:nz[-1] + 1]
+    return resample(x, rate, sr)
+
+
+def speech_mix(n_utterances: int = 4, *, sr: int = 16000, gap_s: float = 1.5, lead_s: float = 1.0,
+               bed: str | None = None, bed_db: float = -12.0, seed: int = 0):
+    """Utterances at known offsets over an optional bed ("music", "noise" or None).
+
+    Speech is normalised to a −20 dBFS RMS; the bed's RMS sits ``bed_db`` relative to it.
+    Returns (audio, [(start_s, end_s), ...]) or None without espeak-ng.
+    """
+    parts = []
+    truth = []
+    t = lead_s
+    for i in range(n_utterances):
+        u = espeak(SENTENCES[i % len(SENTENCES)], sr=sr)
+        if u is None:
+            return None
+        u = u * db_to_amp(-20.0) / np.sqrt(np.mean(u ** 2))
+        parts.append((t, u))
+        truth.append((t, t + u.size / sr))
+        t += u.size / sr + gap_s
+    n = int(round((t - gap_s + lead_s) * sr))
+    out = np.zeros(n, np.float32)
+    for start, u in parts:
+        i = int(round(start * sr))
+        out[i:i + u.size] += u
+    if bed is not None:
+        if bed == "music":
+            b = drum_track(110.0, n / sr + 0.1, sr=sr, seed=seed).audio[:n]
+        elif bed == "noise":
+            b = pink_noise(n / sr, sr=sr, seed=seed)
+        else:
+            raise ValueError(f"unknown bed {bed!r}")
+        b = b * db_to_amp(-20.0 + bed_db) / np.sqrt(np.mean(b ** 2))
+        out = out + b
+    return out.astype(np.float32), truth
