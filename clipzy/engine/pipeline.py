@@ -151,9 +151,10 @@ def apply_files(template_path: str, footage_path: str, *, config: dict, out_mp4:
     with open(part, "w") as fh:
         json.dump(template_dna, fh, indent=1)
     os.replace(part, out_dna)
-    plan = apply.plan_stage(template_path=template_path, footage_path=footage_path, template_dna=template_dna,
-                            footage_dna=footage_dna, footage_info=footage.info, footage_roi=footage.roi,
-                            footage_speech_s=footage.audio.speech_segments_s, config=config, out_cube=out_cube,
-                            out_plan=out_plan, control=control.span(0.5, 0.55))
-    return apply.render_stage(plan, template_path=template_path, footage_path=footage_path, out_mp4=out_mp4,
+    speech = footage.audio.speech_segments_s
+    plan, lut = apply.plan_stage(template_path=template_path, footage_path=footage_path, template_dna=template_dna,
+                                 footage_dna=footage_dna, footage_roi=footage.roi, footage_speech_s=speech,
+                                 config=config, out_cube=out_cube, out_plan=out_plan, control=control.span(0.5, 0.55))
+    return apply.render_stage(plan, template_path=template_path, footage_path=footage_path, footage_speech_s=speech,
+                              lut=lut, out_mp4=out_mp4, out_cube=out_cube, out_plan=out_plan,
                               control=control.span(0.55, 1.0))

@@ -54,30 +54,36 @@ def style_extraction(ctx: JobContext, control: Control) -> None:
     items = _analyses(ctx)
     ctx.data["dna"] = [a.style_dna() for a in items]
     control.check()
-    write_json_atomic(str(ctx.storage.artifact_path(ctx.job["id"], "style_dna")), ctx.data["dna"][0])
+    write_json_atomic(_artifact(ctx, "style_dna"), ctx.data["dna"][0])
     control.progress(1.0)
 
 
 def style_application(ctx: JobContext, control: Control) -> None:
-    """Edit plan and colour LUT (apply jobs)."""
+    """Edit plan and colour LUT (apply jobs): writes the .cube and edit_plan.json artifacts."""
     from ..engine import apply
 
     template, footage = _analyses(ctx)
-    ctx.data["plan"] = apply.plan_stage(
+    ctx.data["plan"], ctx.data["lut"] = apply.plan_stage(
         template_path=ctx.template_path, footage_path=ctx.video_path,
-        template_dna=ctx.data["dna"][0], footage_dna=ctx.data["dna"][1], footage_info=footage.info,
+        template_dna=ctx.data["dna"][0], footage_dna=ctx.data["dna"][1],
         footage_roi=footage.roi, footage_speech_s=footage.audio.speech_segments_s, config=ctx.config,
-        out_cube=str(ctx.storage.artifact_path(ctx.job["id"], "lut")),
-        out_plan=str(ctx.storage.artifact_path(ctx.job["id"], "edit_plan")), control=control)
+        out_cube=_artifact(ctx, "lut"), out_plan=_artifact(ctx, "edit_plan"), control=control)
 
 
 def rendering(ctx: JobContext, control: Control) -> None:
-    """Render the output MP4 and record its probed metadata."""
+    """Mix, grade, reframe and encode the output MP4; record its probed metadata."""
     from ..engine import apply
 
+    footage = _analyses(ctx)[1]
     ctx.result["output_metadata"] = apply.render_stage(
         ctx.data["plan"], template_path=ctx.template_path, footage_path=ctx.video_path,
-        out_mp4=str(ctx.storage.artifact_path(ctx.job["id"], "output")), control=control)
+        footage_speech_s=footage.audio.speech_segments_s, lut=ctx.data["lut"],
+        out_mp4=_artifact(ctx, "output"), out_cube=_artifact(ctx, "lut"), out_plan=_artifact(ctx, "edit_plan"),
+        control=control)
+
+
+def _artifact(ctx: JobContext, name: str) -> str:
+    return str(ctx.storage.artifact_path(ctx.job["id"], name))
 
 
 EXTRACT = [Stage("video_analysis", video_analysis), Stage("audio_analysis", audio_analysis),
