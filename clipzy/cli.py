@@ -143,3 +143,7 @@ def apply_cmd(template: Path, footage: Path, output: Path, config_json: str) -> 
     except InvalidMediaError as exc:
         _fail(str(exc))
     click.echo(json.dumps(meta))
+
+
+if __name__ == "__main__":  # python -m clipzy.cli
+    main()
