@@ -25,7 +25,7 @@ from __future__ import annotations
 import collections
 import statistics
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -105,6 +105,42 @@ def _gray(frames: np.ndarray) -> np.ndarray:
     return g
 
 
+def _wipe_fit(g: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best straight-edge wipe explanation of each frame: shot ``b`` on one side of a
+    vertical or horizontal split, shot ``a`` on the other.
+
+    ``g``: float luma [m, h, w]; ``a``, ``b``: [h, w]. Returns (squared error per frame,
+    progress per frame = share of the frame already showing ``b``, 0..1).
+    """
+    ea = (g - a[None]) ** 2
+    eb = (g - b[None]) ** 2
+    best = np.full(len(g), np.inf)
+    prog = np.zeros(len(g))
+    for sum_axis in (1, 2):  # 1: column profiles (vertical edge), 2: row profiles
+        pa, pb = ea.sum(axis=sum_axis), eb.sum(axis=sum_axis)
+        ca = np.concatenate([np.zeros((len(g), 1)), np.cumsum(pa, 1)], 1)
+        cb = np.concatenate([np.zeros((len(g), 1)), np.cumsum(pb, 1)], 1)
+        length = pa.shape[1]
+        frac = np.arange(length + 1) / length
+        for err, p in ((cb + (ca[:, -1:] - ca), frac), (ca + (cb[:, -1:] - cb), 1 - frac)):
+            k = np.argmin(err, axis=1)
+            e = err[np.arange(len(g)), k]
+            better = e < best
+            best = np.where(better, e, best)
+            prog = np.where(better, p[k], prog)
+    return best, prog
+
+
+def _hist_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Bhattacharyya distance (0..1) of the HSV hue/saturation histograms of two RGB frames."""
+    hs = []
+    for img in (a, b):
+        hsv = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2HSV)
+        h = cv2.calcHist([hsv], [0, 1, 2], None, [12, 4, 4], [0, 180, 0, 256, 0, 256])
+        hs.append(cv2.normalize(h, h).astype(np.float32))
+    return float(cv2.compareHist(hs[0], hs[1], cv2.HISTCMP_BHATTACHARYYA))
+
+
 @dataclass(frozen=True)
 class SpanType:
     """Result of :func:`classify_span`: frame indices relative to the frames given."""
@@ -113,127 +149,143 @@ class SpanType:
     start: int  # first transition frame (cut: first frame of the new shot)
     end: int  # first frame fully in the new shot (cut: == start)
     easing: str
-    score: float  # 0..1 how well the frames fit the type
+    score: float  # 0..1 how clearly the frames show the type
+    hist_distance: float = 0.0  # 0..1 colour difference of the two ends
 
 
-def classify_span(frames: np.ndarray, *, dark: float = 24.0, bright: float = 232.0) -> SpanType | None:
-    """Type the transition between ``frames[0]`` (last clean frame of the old shot) and
-    ``frames[-1]`` (first clean frame of the new shot).
+def classify_span(frames: np.ndarray, *, span: tuple[int, int] | None = None, dark: float = 24.0,
+                  bright: float = 232.0) -> SpanType | None:
+    """Type the transition between ``frames[0]`` (old shot) and ``frames[-1]`` (new shot).
 
-    ``frames``: uint8 RGB ``[n, h, w, 3]``, n >= 2, consecutive frames. ``dark``/``bright``:
-    mean-luma levels (0..255) counted as black/white for fades. Returns None when the
-    frames show no transition (no frame-level change that fits any type).
+    ``frames``: uint8 RGB ``[n, h, w, 3]``, n >= 2, consecutive frames. ``span``: the
+    frames (start, end) known to be in transition (e.g. from TransNetV2's many-hot head),
+    else it is measured. ``dark``/``bright``: mean-luma levels (0..255) counted as
+    black/white. Returns None when the ends do not differ (no transition to type).
+
+    - fade: some inner frame is uniform near-black/white and the ends are not; its span
+      is where the mean luma moves toward/away from that level;
+    - cut: the blend weight of the ends jumps by >= 0.5 between two frames;
+    - wipe: pixels show one shot or the other with a moving straight edge (a split of
+      rows or columns separates them) on most transition frames;
+    - dissolve: otherwise (a gradual change of the whole frame).
+    Easing comes from the progress curve (blend weight, wiped area or fade level).
     """
     if frames.ndim != 4 or len(frames) < 2:
         raise ValueError("frames must be [n>=2, h, w, 3]")
+    n = len(frames)
+    if span is not None and not (0 < span[0] <= span[1] < n):
+        raise ValueError("span must satisfy 0 < start <= end < len(frames)")
     g = _gray(frames)
-    n = len(g)
     mean = g.reshape(n, -1).mean(1)
     std = g.reshape(n, -1).std(1)
-    a, b = g[0], g[-1]
-    d = b - a
-    dd = float(np.sum(d * d))
-    rms_ab = float(np.sqrt(dd / d.size))
-    flat = (mean < dark) & (std < 14) | (mean > bright) & (std < 14)
+    flat = ((mean < dark) | (mean > bright)) & (std < 14)
 
-    # Fade: passes through (near) black or white that neither end is.
-    inner = np.arange(n)[1:-1]
+    inner = np.arange(1, n - 1)
     if len(inner) and flat[inner].any() and not (flat[0] and flat[-1]):
         k_flat = inner[flat[inner]]
         first, last = int(k_flat[0]), int(k_flat[-1])
         level = 0.0 if mean[first] < 128 else 255.0
-        # progress of the fade-out (toward the flat level) and fade-in (away from it)
-        span_lo, span_hi = first, last + 1
+        span_lo = first
         out_curve = np.array([])
         if not flat[0]:
-            ref = abs(mean[0] - level) + 1e-6
-            prog = 1 - np.abs(mean[:first + 1] - level) / ref
+            prog = 1 - np.abs(mean[:first + 1] - level) / (abs(mean[0] - level) + 1e-6)
             moving = np.nonzero(prog > 0.04)[0]
             span_lo = int(moving[0]) if len(moving) else first
             out_curve = prog[span_lo:first]
         in_curve = np.array([])
         if not flat[-1]:
-            ref = abs(mean[-1] - level) + 1e-6
-            prog = np.abs(mean[last:] - level) / ref
+            prog = np.abs(mean[last:] - level) / (abs(mean[-1] - level) + 1e-6)
             done = np.nonzero(prog > 0.96)[0]
             span_hi = last + (int(done[0]) if len(done) else len(prog) - 1)
             in_curve = prog[1:span_hi - last]
         else:
             span_hi = first  # fade to black/white: ends at the first flat frame
         curve = out_curve if len(out_curve) >= len(in_curve) else in_curve
-        return SpanType("fade", max(1, span_lo), max(span_lo, span_hi), easing_of(curve), 1.0)
+        span_lo = max(1, span_lo)
+        return SpanType("fade", span_lo, max(span_lo, span_hi), easing_of(curve), 1.0,
+                        _hist_distance(frames[0], frames[-1]))
 
-    if rms_ab < 4.0:  # the two sides look the same: nothing to type
+    a, b = g[0], g[-1]
+    d = b - a
+    dd = float(np.sum(d * d))
+    rms_ab = float(np.sqrt(dd / d.size))
+    if rms_ab < 4.0:
         return None
-
+    hist = _hist_distance(frames[0], frames[-1])
     alpha = ((g - a).reshape(n, -1) @ d.reshape(-1)) / dd
-    blend = a[None] + alpha[:, None, None] * d[None]
-    resid = np.sqrt(((g - blend) ** 2).reshape(n, -1).mean(1)) / rms_ab
-    # per-pixel: does the frame show shot A or shot B there? (only where they differ)
-    sig = np.abs(d) > max(12.0, 0.5 * rms_ab)
-    if sig.mean() < 0.05:
-        sig = np.abs(d) > 0.5 * np.abs(d).max()
-    ea = np.abs(g - a)[:, sig]
-    eb = np.abs(g - b)[:, sig]
-    tol = 0.3 * np.abs(d)[sig]
-    match_b = (eb < tol).mean(1)
-    either = ((ea < tol) | (eb < tol)).mean(1)
+    jumps = np.diff(alpha)
+    j = int(np.argmax(jumps))
+    if jumps[j] >= 0.5:
+        return SpanType("cut", j + 1, j + 1, "linear", float(np.clip(jumps[j], 0, 1)), hist)
+    if span is None:
+        moving = np.nonzero((alpha[1:-1] > 0.1) & (alpha[1:-1] < 0.9))[0] + 1
+        if len(moving) == 0:
+            return SpanType("cut", j + 1, j + 1, "linear", float(np.clip(jumps[j], 0, 1)), hist)
+        lo, hi = int(moving[0]), int(moving[-1]) + 1
+    else:
+        lo, hi = span
+    if hi - lo < 1:
+        return SpanType("cut", j + 1, j + 1, "linear", float(np.clip(jumps[j], 0, 1)), hist)
 
-    # where does the change happen? frames whose blend weight is clearly between the ends
-    moving = (alpha > 0.1) & (alpha < 0.9)
-    moving[0] = moving[-1] = False
-    idx = np.nonzero(moving)[0]
-    if len(idx) == 0:
-        # a cut: the step between consecutive frames with the largest jump in alpha
-        k = int(np.argmax(np.diff(alpha))) + 1
-        return SpanType("cut", k, k, "linear", float(np.clip(np.max(np.diff(alpha)), 0, 1)))
-    lo, hi = int(idx[0]), int(idx[-1]) + 1
-    mid = (alpha > 0.25) & (alpha < 0.75)
-    mid[0] = mid[-1] = False
-    if not mid.any():
-        mid = moving
-    wipe_score = float(np.mean(either[mid]))
-    dissolve_fit = float(np.mean(resid[moving]))
-    # widen to the frames that are still changing (blend weight not yet at its ends)
-    while lo > 1 and 0.03 < alpha[lo - 1] < 0.97:
-        lo -= 1
-    while hi < n - 1 and 0.03 < alpha[hi] < 0.97:
-        hi += 1
-    if wipe_score > 0.75 and np.ptp(match_b[lo:hi + 1]) > 0.4 and hi - lo >= 2:
-        prog = match_b[lo:hi]
-        return SpanType("wipe", lo, hi, easing_of(prog), float(np.clip(wipe_score, 0, 1)))
-    if dissolve_fit < 0.45:
-        mono = float(np.mean(np.diff(alpha[lo - 1:hi + 1]) >= -0.03))
-        if hi - lo <= 1 and mono:
-            k = lo if alpha[lo] >= 0.5 else lo + 1
-            return SpanType("cut", k, k, "linear", float(np.clip(1 - dissolve_fit, 0, 1)))
-        return SpanType("dissolve", lo, hi, easing_of(alpha[lo:hi]),
-                        float(np.clip((1 - dissolve_fit / 0.45) * 0.5 + 0.5 * mono, 0, 1)))
-    if hi - lo <= 2:  # large single-step change that is no blend: a cut with motion
-        k = int(np.argmax(np.diff(alpha))) + 1
-        return SpanType("cut", k, k, "linear", 0.5)
-    return None
+    # a wipe explains the transition frames far better than a global blend does
+    blend = a[None] + alpha[:, None, None] * d[None]
+    r_blend = ((g - blend) ** 2).reshape(n, -1).sum(1)
+    r_wipe, w_prog = _wipe_fit(g, a, b)
+    ratio = float(np.median(r_wipe[lo:hi] / np.maximum(r_blend[lo:hi], 1e-6)))
+    if ratio < 0.6 and hi - lo >= 2:
+        if span is None:
+            moving = np.nonzero((w_prog[1:-1] > 0.02) & (w_prog[1:-1] < 0.98))[0] + 1
+            if len(moving):
+                lo, hi = int(moving[0]), int(moving[-1]) + 1
+        return SpanType("wipe", lo, hi, easing_of(w_prog[lo:hi]), float(np.clip(1 - ratio, 0, 1)), hist)
+    # dissolve: progress of the blend weight inside the span, ends taken just outside it
+    a0, a1 = alpha[lo - 1], alpha[min(hi, n - 1)]
+    prog = (alpha[lo:hi] - a0) / (a1 - a0) if a1 - a0 > 0.2 else alpha[lo:hi]
+    resid = float(np.mean(np.sqrt(((g[lo:hi] - blend[lo:hi]) ** 2).reshape(hi - lo, -1).mean(1)) / rms_ab))
+    mono = float(np.mean(np.diff(alpha[lo - 1:min(hi, n - 1) + 1]) > -0.05))
+    return SpanType("dissolve", lo, hi, easing_of(prog), float(np.clip(0.5 * mono + 0.5 * (1 - resid), 0, 1)), hist)
 
 
 # ---------------------------------------------------------------------------
 # Shared streaming machinery
 # ---------------------------------------------------------------------------
 
+_ANY = frozenset(TYPES)
+
 
 class _Streaming:
-    """Rolling frame buffer + per-frame times; subclasses propose candidate spans."""
+    """Rolling frame buffer, per-frame times and a long-range change track.
+
+    Subclasses add candidate regions ``(lo, hi, confidence, allowed types)`` where frame
+    ``lo`` still shows the old shot and frame ``hi`` the new one; overlapping candidates
+    are merged and typed by :func:`classify_span` once their frames are all decoded.
+    """
 
     detector_name = "base"
 
-    def __init__(self, info: VideoInfo | None, frame_size: tuple[int, int], buffer_frames: int) -> None:
+    def __init__(self, info: VideoInfo | None, frame_size: tuple[int, int], *, max_span_s: float,
+                 extra_buffer: int, long_threshold: float, long_types: frozenset[str]) -> None:
         self.frame_size = frame_size
         self.every_s = 0.0
         self.fps = float(info.frame_rate) if info is not None and info.frame_rate else 25.0
-        self._buf: collections.deque = collections.deque(maxlen=buffer_frames)
+        self.k = max(3, int(round(0.4 * self.fps)))  # long-range distance (frames)
+        self.max_span = max(2 * self.k + 4, int(round(max_span_s * self.fps)))
+        self._buf: collections.deque = collections.deque(maxlen=self.max_span + 4 * self.k + 16 + extra_buffer)
         self._first_idx = 0  # frame index of self._buf[0]
         self.times: list[float] = []
         self.transitions: list[Transition] = []
-        self._last_end = -1  # last frame index used by an accepted transition
+        self._last_end = 0  # last frame index used by an accepted transition
+        self._cands: list[tuple[int, int, float, frozenset[str]]] = []
+        self.long_threshold = long_threshold
+        self.long_types = long_types
+        self._gray: collections.deque = collections.deque(maxlen=2 * self.k + 1)
+        self.long: list[float] = []  # mean |luma(t+k) - luma(t-k)| (0..255), index t-k
+        self._lopen: tuple[int, int, float] | None = None
+        self._long_cands: list[tuple[int, int, float, frozenset[str]]] = []
+        # long-range candidates may merge with the others (True) or only fill gaps (False)
+        self.long_merges = True
+        self._model_spans: list[tuple[int, int]] = []  # regions the subclass proposed (bounded by #transitions)
+        self.flat: list[bool] = []  # frame is near-black/white and uniform
 
     @property
     def n(self) -> int:
@@ -244,7 +296,55 @@ class _Streaming:
             self._first_idx += 1
         self._buf.append(image)
         self.times.append(float(t_s))
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        m, s = float(gray.mean()), float(gray.std())
+        self.flat.append((m < 24 or m > 232) and s < 14)
+        self._gray.append(gray)
+        if len(self._gray) == self._gray.maxlen:
+            self.long.append(float(np.abs(self._gray[-1] - self._gray[0]).mean()))
+            self._long_scan(len(self.long) - 1)
         return self.n - 1
+
+    def _long_scan(self, i: int) -> None:
+        """Track runs of the long-range difference (index i is centred on frame i + k)."""
+        v = self.long[i]
+        if v >= self.long_threshold:
+            self._lopen = (self._lopen[0] if self._lopen is not None else i, i, 0.0)
+        elif self._lopen is not None:
+            self._close_long()
+
+    def _close_long(self) -> None:
+        """Split a run of high long-range difference at its local peaks; each peak gives
+        the region between its half-maximum crossings (which holds a transition of any
+        length: shorter than 2k frames → the crossings are 2k apart around it; longer →
+        they sit at its ends), widened by 2 frames."""
+        a, b, _ = self._lopen
+        self._lopen = None
+        d = np.asarray(self.long[a:b + 1])
+        if len(d) < 3:
+            d = np.pad(d, 1)
+            a -= 1
+        peaks = [j for j in range(len(d)) if d[j] >= self.long_threshold
+                 and d[j] >= (d[j - 1] if j > 0 else -1) and d[j] > (d[j + 1] if j + 1 < len(d) else -1)]
+        # keep peaks that stand out from the valley towards the previous kept peak
+        kept: list[int] = []
+        for j in peaks:
+            if kept and d[kept[-1]:j + 1].min() > 0.75 * min(d[kept[-1]], d[j]):
+                if d[j] > d[kept[-1]]:
+                    kept[-1] = j
+                continue
+            kept.append(j)
+        for j in kept:
+            half = 0.5 * d[j]
+            lo = j
+            while lo > 0 and d[lo - 1] >= half and d[lo - 1] <= d[lo] + 1.0:
+                lo -= 1
+            hi = j
+            while hi < len(d) - 1 and d[hi + 1] >= half and d[hi + 1] <= d[hi] + 1.0:
+                hi += 1
+            c_lo, c_hi = a + lo + self.k, a + hi + self.k  # centred frame indices
+            conf = float(np.clip(d[j] / 60, 0.3, 1))
+            self._long_cands.append((c_lo - 2, c_hi + 2, conf, self.long_types))
 
     def _frames(self, lo: int, hi: int) -> np.ndarray | None:
         """Frames lo..hi-1 (clamped to the clip) if still buffered."""
@@ -258,8 +358,55 @@ class _Streaming:
             return self.times[k]
         return self.times[-1] + (k - self.n + 1) / self.fps
 
-    def _type_region(self, lo: int, hi: int, confidence: float) -> None:
-        """Type the candidate whose old shot ends at frame lo and new shot starts at hi."""
+    def _extend_flat(self, lo: int, hi: int) -> tuple[int, int]:
+        """Grow a region across near-black/white frames at its ends (fades through black)."""
+        while hi < self.n - 1 and self.flat[hi]:
+            hi += 1
+        while lo > 0 and self.flat[lo]:
+            lo -= 1
+        return lo, hi
+
+    def _flush(self, horizon: int, final: bool = False) -> None:
+        """Type merged candidates whose regions end before frame ``horizon``."""
+        if self._lopen is not None:
+            horizon = min(horizon, self._lopen[0] - self.k - 1)
+        if final:
+            horizon = self.n + 10 ** 9
+        if self._long_cands:
+            done = [c for c in self._long_cands if c[1] < horizon]
+            self._long_cands = [c for c in self._long_cands if c[1] >= horizon]
+            for c in done:
+                if self.long_merges or not any(x[0] <= c[1] and c[0] <= x[1] for x in self._model_spans):
+                    self._cands.append(c)
+        ready = sorted(c for c in self._cands if c[1] < horizon)
+        if not ready:
+            return
+        self._cands = [c for c in self._cands if c[1] >= horizon]
+        groups: list[list[tuple[int, int, float, frozenset[str]]]] = []
+        for c in ready:
+            lo, hi = self._extend_flat(c[0], c[1])
+            c = (lo, hi, c[2], c[3])
+            if groups and c[0] <= max(x[1] for x in groups[-1]):
+                groups[-1].append(c)
+            else:
+                groups.append([c])
+        for grp in groups:
+            lo = min(x[0] for x in grp)
+            hi = max(x[1] for x in grp)
+            allowed = frozenset().union(*(x[3] for x in grp))
+            conf = max(x[2] for x in grp)
+            cuts = [x for x in grp if x[1] - x[0] == 1]
+            if cuts and len(grp) > 1 and not any(self.flat[lo:hi + 1]):
+                # sharp steps inside a wider region: try them as cuts first
+                before = len(self.transitions)
+                for c in sorted(cuts):
+                    self._type_region(c[0] - 1, c[1] + 1, c[2], c[3])
+                if len(self.transitions) > before:
+                    continue
+            self._type_region(lo, hi, conf, allowed)
+
+    def _type_region(self, lo: int, hi: int, confidence: float, allowed: frozenset[str] = _ANY) -> None:
+        """Type the candidate whose old shot shows at frame lo and new shot at frame hi."""
         lo = max(lo, self._last_end, 0)
         hi = min(hi, self.n - 1)
         if hi - lo < 1:
@@ -268,12 +415,17 @@ class _Streaming:
         if fr is None:
             return
         st = classify_span(fr)
-        if st is None:
+        if st is None or st.type not in allowed:
             return
         start, end = lo + st.start, lo + st.end
         conf = float(np.clip(confidence * (0.5 + 0.5 * st.score), 0, 1))
         self.transitions.append(Transition(self._time(start), self._time(end), st.type, round(conf, 3), st.easing))
         self._last_end = end
+
+    def _finish_common(self) -> None:
+        if self._lopen is not None:
+            self._close_long()
+        self._flush(0, final=True)
 
     def result(self, provider: str | None = None, **stats: Any) -> ShotResult:
         trs = sorted(self.transitions, key=lambda tr: tr.start_s)
@@ -288,22 +440,24 @@ class _Streaming:
 class TransNetDetector(_Streaming):
     """TransNetV2 on 48x27 frames; ``batch`` windows of 100 frames per session.run.
 
-    ``threshold``: probability (0..1) over which a frame counts as transition (either head).
-    ``max_span_s``: longest gradual transition kept in the buffer (seconds).
+    TransNetV2 proposes cuts and dissolve/fade spans (either head over ``threshold``,
+    0..1); it does not see wipes, so a long-range luma difference on the same frames
+    proposes spans that are kept only when :func:`classify_span` types them as wipes.
+    ``max_span_s``: longest transition kept in the buffer (seconds).
     """
 
     detector_name = "transnetv2-onnx"
 
     def __init__(self, info: VideoInfo | None, session: Any, *, batch: int = 2, threshold: float = 0.5,
-                 max_span_s: float = 4.0) -> None:
+                 max_span_s: float = 4.0, wipe_threshold: float = 22.0) -> None:
         if batch < 1:
             raise ValueError("batch must be >= 1")
         if not 0 < threshold < 1:
             raise ValueError("threshold must be in (0, 1)")
-        fps = float(info.frame_rate) if info is not None and info.frame_rate else 25.0
-        self.max_span = max(10, int(round(max_span_s * fps)))
-        buffer = transnet.CONTEXT + transnet.WINDOW + (batch + 1) * transnet.STEP + self.max_span + 16
-        super().__init__(info, (transnet.WIDTH, transnet.HEIGHT), buffer)
+        extra = transnet.CONTEXT + transnet.WINDOW + (batch + 1) * transnet.STEP
+        super().__init__(info, (transnet.WIDTH, transnet.HEIGHT), max_span_s=max_span_s, extra_buffer=extra,
+                         long_threshold=wipe_threshold, long_types=frozenset({"wipe"}))
+        self.long_merges = False
         self.session = session
         self.batch = batch
         self.threshold = threshold
@@ -321,14 +475,13 @@ class TransNetDetector(_Streaming):
         if ready - self._next_window >= self.batch:
             self._run(self._next_window + self.batch, final=False)
 
-    def _window(self, i: int, final: bool) -> np.ndarray:
+    def _window(self, i: int) -> np.ndarray:
         lo = i * transnet.STEP - transnet.CONTEXT
         idx = np.clip(np.arange(lo, lo + transnet.WINDOW), 0, self.n - 1)
-        base = self._first_idx
-        return np.stack([self._buf[int(k) - base] for k in idx])
+        return np.stack([self._buf[int(k) - self._first_idx] for k in idx])
 
     def _run(self, upto: int, *, final: bool) -> None:
-        wins = [self._window(i, final) for i in range(self._next_window, upto)]
+        wins = [self._window(i) for i in range(self._next_window, upto)]
         for j in range(0, len(wins), self.batch):
             s, m = self.session.run(["single", "many"], {"frames": np.stack(wins[j:j + self.batch])})
             c0, c1 = transnet.CONTEXT, transnet.CONTEXT + transnet.STEP
@@ -342,7 +495,7 @@ class TransNetDetector(_Streaming):
         while self._scan < known:
             k = self._scan
             p = max(self.single[k], self.many[k])
-            if p >= self.threshold:
+            if p >= self.threshold or (self._seg is not None and self.flat[k]):
                 if self._seg is None:
                     self._seg = (k, k, p)
                 else:
@@ -354,12 +507,15 @@ class TransNetDetector(_Streaming):
             self._scan += 1
         if final and self._seg is not None:
             self._close()
+        horizon = self._seg[0] if self._seg is not None else self._scan
+        self._flush(horizon - 2 * self.k - 2, final=False)
 
     def _close(self) -> None:
         first, last, peak = self._seg
         self._seg = None
-        # single head marks the last frame of the old shot; many-hot covers the span
-        self._type_region(first - 2, last + 3, peak)
+        # the single head marks the last frame of the old shot; many-hot covers the span
+        self._cands.append((first - 2, last + 3, peak, _ANY))
+        self._model_spans.append((first - 2, last + 3))
 
     def finish(self) -> ShotResult:
         """Run the remaining windows (last frame repeated as padding) and type the spans."""
@@ -369,6 +525,7 @@ class TransNetDetector(_Streaming):
                 self._run(total, final=True)
             else:
                 self._segments(True)
+            self._finish_common()
         prov = models.session_provider(self.session)
         return self.result(prov, threshold=self.threshold)
 
@@ -379,173 +536,74 @@ class TransNetDetector(_Streaming):
 
 
 class ClassicalDetector(_Streaming):
-    """Content (adaptive HSV difference), gradual (long-range difference) and fade
-    (mean luma to black/white) detectors on small frames; spans typed by classify_span.
+    """Content (adaptive HSV difference), gradual (long-range luma difference) and fade
+    (near-black/white frames) detectors on small frames; spans typed by classify_span.
 
     ``adaptive_threshold``: a cut needs its frame difference this many times the mean of
     its neighbours (PySceneDetect's AdaptiveDetector idea); ``min_content``: and at
     least this mean HSV difference (0..255). ``gradual_threshold``: mean luma
-    difference (0..255) between frames ``k`` apart (k = 0.4 s) that opens a gradual span.
+    difference (0..255) between frames 0.8 s apart that opens a gradual span.
     """
 
     detector_name = "classical-content-fade-dissolve"
 
     def __init__(self, info: VideoInfo | None, *, width: int = 64, adaptive_threshold: float = 3.0,
                  min_content: float = 12.0, gradual_threshold: float = 22.0, max_span_s: float = 3.0) -> None:
-        if adaptive_threshold <= 1 or min_content <= 0 or gradual_threshold <= 0:
-            raise ValueError("thresholds must be positive (adaptive_threshold > 1)")
+        if adaptive_threshold <= 1 or min_content <= 0 or gradual_threshold <= 0 or width < 16:
+            raise ValueError("bad thresholds (adaptive_threshold > 1, others > 0, width >= 16)")
         if info is not None and info.width > 0:
             h = max(8, int(round(info.height * width / info.width)))
         else:
             h = int(round(width * 9 / 16))
-        fps = float(info.frame_rate) if info is not None and info.frame_rate else 25.0
-        self.k = max(3, int(round(0.4 * fps)))
-        self.max_span = max(2 * self.k + 4, int(round(max_span_s * fps)))
-        super().__init__(info, (width, h), self.max_span + 4 * self.k + 16)
+        super().__init__(info, (width, h), max_span_s=max_span_s, extra_buffer=8,
+                         long_threshold=gradual_threshold, long_types=_ANY)
         self.adaptive_threshold = adaptive_threshold
         self.min_content = min_content
-        self.gradual_threshold = gradual_threshold
         self._hsv_prev: np.ndarray | None = None
-        self._gray: collections.deque = collections.deque(maxlen=2 * self.k + 1)
         self.content: list[float] = []  # HSV difference to the previous frame (0..255)
-        self.long: list[float] = []  # luma difference frame t-k vs t+k, at t (0..255)
-        self.luma: list[float] = []
-        self._cands: list[tuple[int, int, float]] = []  # (lo, hi, confidence)
-        self._done = 0  # candidates before this frame index were already typed
-        self._gopen: tuple[int, int, float] | None = None
         self._cut_scan = 0
 
     def push(self, image: np.ndarray, t_s: float) -> None:
         w, h = self.frame_size
         if image.shape[:2] != (h, w):
             image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        k = self._store(image, t_s)
+        self._store(image, t_s)
         hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV).astype(np.int16)
         if self._hsv_prev is None:
             self.content.append(0.0)
         else:
-            diff = np.abs(hsv - self._hsv_prev)
+            diff = np.abs(hsv - self._hsv_prev).astype(np.float32)
             diff[..., 0] = np.minimum(diff[..., 0], 180 - diff[..., 0]) * (255 / 90)  # hue is circular (0..179)
             self.content.append(float(diff.mean()))
         self._hsv_prev = hsv
-        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        self.luma.append(float(gray.mean()))
-        self._gray.append(gray)
-        if len(self._gray) == self._gray.maxlen:
-            self.long.append(float(np.abs(self._gray[-1] - self._gray[0]).mean()))  # centred at k - self.k
         self._detect(final=False)
-        del k
 
-    # cuts ---------------------------------------------------------------
     def _cut_at(self, t: int) -> float | None:
         c = self.content
-        if t < 1 or t + 2 >= len(c):
+        if t < 1:
             return None
         nb = [c[j] for j in (t - 2, t - 1, t + 1, t + 2) if 1 <= j < len(c)]
-        ref = max(float(np.mean(nb)), 1.0)
+        ref = max(float(np.mean(nb)), 1.0) if nb else 1.0
         if c[t] >= self.min_content and c[t] / ref >= self.adaptive_threshold:
             return float(np.clip((c[t] / ref - 1) / (2 * self.adaptive_threshold), 0, 1))
         return None
 
     def _detect(self, final: bool) -> None:
-        # cuts need 2 frames of look-ahead
-        limit = len(self.content) - (0 if final else 2)
+        limit = len(self.content) - (0 if final else 2)  # cuts look 2 frames ahead
         while self._cut_scan < limit:
             t = self._cut_scan
             conf = self._cut_at(t)
             if conf is not None:
-                self._cands.append((t - 1, t, conf))
+                self._cands.append((t - 1, t, conf, _ANY))
             self._cut_scan += 1
-        # gradual: long-range difference high while no single step explains it
-        g = self.long
-        while len(g) > 0 and getattr(self, "_gscan", 0) < len(g):
-            i = self._gscan = getattr(self, "_gscan", 0)
-            v = g[i]
-            centre = i + self.k
-            if v >= self.gradual_threshold:
-                if self._gopen is None:
-                    self._gopen = (centre, centre, v)
-                else:
-                    self._gopen = (self._gopen[0], centre, max(self._gopen[2], v))
-            elif self._gopen is not None:
-                a, b, peak = self._gopen
-                self._cands.append((a - self.k, b + self.k, float(np.clip(peak / 60, 0.3, 1))))
-                self._gopen = None
-            self._gscan = i + 1
-        if final and self._gopen is not None:
-            a, b, peak = self._gopen
-            self._cands.append((a - self.k, b + self.k, float(np.clip(peak / 60, 0.3, 1))))
-            self._gopen = None
-        # fades at the very start/end are seen by the luma track in _flush
-        self._flush(final)
-
-    def _flush(self, final: bool) -> None:
-        """Type candidates whose regions are complete (merged when they overlap)."""
-        horizon = self.n if final else self.n - 2 * self.k - 3
-        if self._gopen is not None:
-            horizon = min(horizon, self._gopen[0] - self.k - 1)
-        ready = sorted(c for c in self._cands if c[1] < horizon or final)
-        if not ready:
-            return
-        self._cands = [c for c in self._cands if not (c[1] < horizon or final)]
-        groups: list[list[tuple[int, int, float]]] = []
-        for c in ready:
-            if groups and c[0] <= max(x[1] for x in groups[-1]):
-                groups[-1].append(c)
-            else:
-                groups.append([c])
-        for grp in groups:
-            lo = min(x[0] for x in grp)
-            hi = max(x[1] for x in grp)
-            conf = max(x[2] for x in grp)
-            cuts = [x for x in grp if x[1] - x[0] == 1]
-            if cuts and len(grp) > 1:
-                # a cut inside a gradual region: type the regions on either side of it separately
-                before = len(self.transitions)
-                for c in sorted(cuts):
-                    self._type_region(c[0], c[1], c[2])
-                if len(self.transitions) > before:
-                    continue
-            self._type_region(lo, hi, conf)
+        self._flush(self.n - 2 * self.k - 3, final=False)
 
     def finish(self) -> ShotResult:
-        """Close open spans, add fades at the clip's ends, return the transitions."""
-        self._detect(final=True)
-        self._edge_fades()
+        """Close open spans and return the transitions."""
+        if self.n:
+            self._detect(final=True)
+            self._finish_common()
         return self.result(None, k=self.k)
-
-    def _edge_fades(self) -> None:
-        """Fade-in from / fade-out to black or white at the clip's ends (luma track only)."""
-        if self.n < 4:
-            return
-        L = np.asarray(self.luma)
-        for end in (True,):
-            if not end:
-                continue
-            fr = self._frames(self.n - self.max_span, self.n)
-            if fr is None:
-                continue
-            g = fr.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-            mean = g.reshape(len(g), -1).mean(1)
-            std = g.reshape(len(g), -1).std(1)
-            flat = ((mean < 24) | (mean > 232)) & (std < 14)
-            if not flat[-1] or flat[0]:
-                continue
-            first = int(np.nonzero(~flat)[0][-1]) + 1  # first flat frame of the tail
-            level = 0.0 if mean[first] < 128 else 255.0
-            base = self.n - len(g)
-            start = first
-            while start > 0 and abs(mean[start - 1] - level) > abs(mean[start] - level) + 0.5:
-                start -= 1
-            if first - start < 2:
-                continue
-            s_idx, e_idx = base + start, base + first
-            if any(tr.end_s >= self._time(s_idx) - 1e-6 for tr in self.transitions[-1:]):
-                continue
-            prog = 1 - np.abs(mean[start:first] - level) / (abs(mean[max(0, start - 1)] - level) + 1e-6)
-            self.transitions.append(Transition(self._time(s_idx), self._time(e_idx), "fade", 0.8,
-                                               easing_of(prog[1:] if len(prog) > 1 else prog)))
-        del L
 
 
 # ---------------------------------------------------------------------------
@@ -622,7 +680,3 @@ def detect(path: str, *, use_model: bool = True, info: VideoInfo | None = None, 
     det = make_detector(info, use_model=use_model)
     FramePump(path, [det], info=info).run(control)
     return det.finish()
-
-
-def iter_types() -> Iterable[str]:
-    return iter(TYPES)
