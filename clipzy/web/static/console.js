@@ -523,7 +523,8 @@
       const st = i < idx ? "done" : i === idx ? "current" : "todo";
       steps.append(el("li", { class: st + (seen.includes(s) ? " seen" : ""), dataset: { stage: s }, "aria-current": st === "current" ? "step" : null, text: STAGE_LABEL[s] }));
     });
-    box.replaceChildren(
+    box.replaceChildren();
+    append(box, [
       el("h3", {}, ["Job ", el("code", { text: j.job_id }), " ", el("span", { class: "badge " + j.status, text: j.status })]),
       el("p", { class: "muted", text: (j.mode === "apply" ? "Apply template " + j.template_video_id + " to footage " + j.video_id : "Extract the Style DNA of " + j.video_id) +
         " · created " + fmtTime(j.created_at) }),
@@ -534,7 +535,7 @@
       steps,
       j.error ? el("p", { class: "error", role: "alert", text: "Failed in " + (j.error.stage || "?") + ": " + j.error.message + " (" + j.error.code + ")" }) : null,
       TERMINAL.has(j.status) ? null : el("button", { type: "button", class: "danger", text: "Cancel job", onclick: () => cancelJob(j.job_id) }),
-    );
+    ]);
   }
 
   async function loadResult(jobId) {
