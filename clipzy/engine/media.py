@@ -354,19 +354,21 @@ def decode_audio(
         stream = container.streams.audio[0]
         src_layout = stream.codec_context.layout.name if stream.codec_context.layout else "stereo"
         out_layout = layout or src_layout
-        resampler = av.AudioResampler(format="fltp", layout=out_layout, rate=sample_rate)
+        # Packed float: PyAV's planar to_ndarray reads past its 8 data pointers (segfault on 7.1).
+        resampler = av.AudioResampler(format="flt", layout=out_layout, rate=sample_rate)
+        nch = av.AudioLayout(out_layout).nb_channels
         chunks: list[np.ndarray] = []
         n = 0
         try:
             for i, frame in enumerate(container.decode(stream)):
                 for out in resampler.resample(frame):
-                    arr = out.to_ndarray()
+                    arr = out.to_ndarray().reshape(-1, nch).T
                     chunks.append(arr)
                     n += arr.shape[1]
                 if i % 64 == 0:
                     control.check()
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
+                chunks.append(out.to_ndarray().reshape(-1, nch).T)
         except av.error.FFmpegError:
             if not chunks:
                 raise InvalidMediaError("the audio stream cannot be decoded")

@@ -1,0 +1,276 @@
+"""Hostile and broken media: the upload answers a clean 4xx or true metadata, and the engine's
+decode paths either work or raise InvalidMediaError, within a time and memory bound.
+
+The corpus (tests/synth/hostile.py) is written once per session. Each case is uploaded
+through the Flask test client; after each upload the service must still be healthy and
+``instance/tmp`` empty. The engine's probe, FramePump and decode_audio run on each file in
+a forked child process, so a hang is caught by a timeout and memory is measured as the
+child's peak RSS growth (and tracemalloc's peak for Python/numpy allocations).
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_app
+from synth.hostile import HostileCase, build_corpus
+
+ENGINE_TIMEOUT_S = 60.0
+MEMORY_LIMIT_BYTES = 200 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> dict[str, HostileCase]:
+    cases = build_corpus(tmp_path_factory.mktemp("hostile"))
+    return {c.name: c for c in cases}
+
+
+def _case_names() -> list[str]:
+    # The names are fixed by build_corpus; build a throw-away corpus once at collection.
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        return [c.name for c in build_corpus(d)]
+
+
+CASE_NAMES = _case_names()
+
+
+@pytest.fixture(scope="module")
+def hostile_app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("hostile_instance")
+    app = make_app(instance)
+    yield app
+    from clipzy import stop_workers
+
+    stop_workers(app)
+
+
+def test_corpus_is_large_and_varied(corpus):
+    assert len(corpus) >= 25
+    kinds = {c.expect for c in corpus.values()}
+    assert kinds == {"reject", "accept", "either"}
+    for c in corpus.values():
+        assert os.path.isfile(c.path), c.name
+        assert os.path.getsize(c.path) < 200 * 1024, c.name  # tiny files, even the "huge" ones
+
+
+# -- the engine in a child process ---------------------------------------------------
+
+
+def _rss_kib(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class _Counter:
+    """A trivial FramePump consumer: checks each frame and counts them."""
+
+    every_s = 0.0
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.frame_size = size
+        self.n = 0
+        self.last_t = -math.inf
+        self.problems: list[str] = []
+
+    def push(self, image, t_s: float) -> None:
+        w, h = self.frame_size
+        if image.shape != (h, w, 3) or image.dtype.name != "uint8":
+            self.problems.append(f"frame {self.n}: shape {image.shape} dtype {image.dtype}")
+        if not math.isfinite(t_s) or t_s <= self.last_t:
+            self.problems.append(f"frame {self.n}: time {t_s} after {self.last_t}")
+        self.last_t = t_s
+        self.n += 1
+
+
+def _engine_child(path: str, conn) -> None:
+    import tracemalloc
+
+    from clipzy.engine import media
+    from clipzy.engine.errors import InvalidMediaError
+
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:  # reset the peak RSS to the current RSS
+            fh.write("5")
+    except OSError:
+        pass
+    rss0 = _rss_kib("VmRSS")
+    tracemalloc.start()
+    out: dict = {}
+
+    def attempt(step, fn):
+        try:
+            out[step] = ("ok", fn())
+        except InvalidMediaError as exc:
+            out[step] = ("invalid", str(exc))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent as a failure
+            out[step] = ("error", f"{type(exc).__name__}: {exc}")
+
+    info_box: list = []
+
+    def do_probe():
+        info = media.probe(path)
+        info_box.append(info)
+        return info.metadata()
+
+    def do_pump():
+        info = info_box[0] if info_box else None
+        size = media.fit_width(info, 32) if info is not None else (32, 18)
+        c = _Counter(size)
+        n = media.FramePump(path, [c], info=info).run()
+        return {"frames": n, "pushed": c.n, "problems": c.problems[:5], "last_t": c.last_t}
+
+    def do_audio():
+        track = media.decode_audio(path, sample_rate=16000)
+        if track is None:
+            return None
+        s = track.samples
+        return {"shape": list(s.shape), "finite": bool((s == s).all()), "peak": float(abs(s).max()) if s.size else 0.0,
+                "layout": track.layout}
+
+    attempt("probe", do_probe)
+    attempt("pump", do_pump)
+    attempt("audio", do_audio)
+    out["tracemalloc_peak"] = tracemalloc.get_traced_memory()[1]
+    out["rss_growth"] = (_rss_kib("VmHWM") - rss0) * 1024
+    conn.send(out)
+    conn.close()
+
+
+def run_engine(path: str, timeout_s: float = ENGINE_TIMEOUT_S) -> dict:
+    """probe + FramePump + decode_audio on ``path`` in a forked child; returns what each did."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_engine_child, args=(path, child), daemon=True)
+    t0 = time.monotonic()
+    proc.start()
+    child.close()
+    result = None
+    if parent.poll(timeout_s):
+        result = parent.recv()
+    proc.join(5)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(5)
+    assert result is not None, f"engine decode paths hung or crashed (exit {proc.exitcode}) after {time.monotonic() - t0:.1f} s"
+    result["seconds"] = round(time.monotonic() - t0, 2)
+    return result
+
+
+# -- the upload -------------------------------------------------------------------------
+
+
+def _upload(client, case: HostileCase):
+    with open(case.path, "rb") as fh:
+        data = {"file": (io.BytesIO(fh.read()), case.filename)}
+    return client.post("/api/v1/videos/upload", data=data, content_type="multipart/form-data")
+
+
+def _matches(meta: dict, truth: dict) -> list[str]:
+    bad = []
+    for key, want in truth.items():
+        got = meta.get(key)
+        if isinstance(want, tuple):
+            lo, hi = want
+            if not (isinstance(got, (int, float)) and lo <= got <= hi):
+                bad.append(f"{key}={got!r} not in [{lo}, {hi}]")
+        elif got != want:
+            bad.append(f"{key}={got!r}, expected {want!r}")
+    return bad
+
+
+def _sane_metadata(meta: dict) -> None:
+    assert meta["width"] >= 1 and meta["height"] >= 1
+    assert meta["rotation"] in (0, 90, 180, 270)
+    for k in ("duration_seconds", "frame_rate"):
+        assert isinstance(meta[k], (int, float)) and math.isfinite(meta[k]) and meta[k] >= 0, (k, meta[k])
+    assert meta["format"] in ("mp4", "mov", "avi", "mkv", "webm")
+    assert isinstance(meta["codec"], str) and meta["codec"]
+    assert (meta["audio_codec"] is None) == (not meta["has_audio"])
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_hostile_upload(name, corpus, hostile_app):
+    case = corpus[name]
+    app = hostile_app
+    client = app.test_client()
+    instance = Path(app.instance_path)
+    uploads_before = set(os.listdir(instance / "uploads"))
+
+    resp = _upload(client, case)
+    text = resp.get_data(as_text=True)
+    assert resp.status_code != 500 and resp.status_code in (200, 413, 422), f"{name}: {resp.status_code} {text}"
+    body = resp.get_json()
+    assert body is not None, f"{name}: not JSON: {text[:200]}"
+    assert "Traceback" not in text
+
+    if resp.status_code == 200:
+        assert case.expect in ("accept", "either"), f"{name} was accepted but must be refused: {body}"
+        data = body["data"]
+        meta = data["metadata"]
+        _sane_metadata(meta)
+        assert data["file_size_bytes"] == os.path.getsize(case.path)
+        assert not _matches(meta, case.truth), f"{name}: metadata not true: {_matches(meta, case.truth)} in {meta}"
+        assert client.get(f"/api/v1/videos/{data['video_id']}").get_json()["data"]["metadata"] == meta
+        stored = set(os.listdir(instance / "uploads")) - uploads_before
+        assert len(stored) == 1
+    else:
+        assert case.expect in ("reject", "either"), f"{name} was refused but is a valid video: {text}"
+        assert body["success"] is False
+        assert str(instance) not in text and "/tmp/" not in text and case.path not in text, text
+        err = body["error"]
+        assert err["code"] in case.codes, f"{name}: code {err['code']} not in {case.codes}: {text}"
+        assert resp.status_code == 422
+        assert len(body["message"]) >= 8 and len(err["detail"]) >= 10, f"{name}: message is not useful: {text}"
+        assert set(os.listdir(instance / "uploads")) == uploads_before, "a refused upload left a file"
+
+    # the service is still healthy and nothing is left in tmp/
+    health = client.get("/api/v1/health")
+    assert health.status_code == 200 and health.get_json()["data"]["status"] == "ok"
+    assert os.listdir(instance / "tmp") == [], f"{name}: temp files left: {os.listdir(instance / 'tmp')}"
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_hostile_engine_paths(name, corpus):
+    """probe, FramePump and decode_audio: work or InvalidMediaError; no hang; memory bounded."""
+    case = corpus[name]
+    r = run_engine(case.path)
+    detail = json.dumps(r, default=str)[:1500]
+    for step in ("probe", "pump", "audio"):
+        status, value = r[step]
+        assert status in ("ok", "invalid"), f"{name}: {step} raised a non-InvalidMediaError: {value}"
+        if status == "invalid":
+            assert value and "/" not in value, f"{name}: {step} message is not user-safe: {value!r}"
+    assert r["rss_growth"] < MEMORY_LIMIT_BYTES, f"{name}: RSS grew {r['rss_growth'] / 2**20:.0f} MiB: {detail}"
+    assert r["tracemalloc_peak"] < MEMORY_LIMIT_BYTES, detail
+
+    probe_status, meta = r["probe"]
+    if probe_status == "ok":
+        _sane_metadata(meta)
+        if case.expect == "accept":
+            assert not _matches(meta, case.truth), f"{name}: {_matches(meta, case.truth)}"
+        pump_status, pump = r["pump"]
+        if pump_status == "ok":
+            assert pump["frames"] >= 1 and pump["pushed"] == pump["frames"], detail
+            assert not pump["problems"], f"{name}: {pump['problems']}"
+        else:
+            assert case.expect != "accept", f"{name}: a valid video failed to decode: {pump}"
+        audio_status, audio = r["audio"]
+        if meta["has_audio"] and case.expect == "accept":
+            assert audio_status == "ok" and audio is not None and audio["shape"][0] > 0, detail
+            assert audio["finite"] and audio["peak"] <= 1.0 + 1e-6, detail
+        if not meta["has_audio"]:
+            assert audio_status == "ok" and audio is None, detail
+    else:
+        assert case.expect in ("reject", "either"), f"{name}: a valid video failed to probe: {meta}"
