@@ -109,10 +109,26 @@ def test_engine_loads_bundled_models_without_network(monkeypatch):
     bundled = str(text.model_dir())
     assert str(eng.cfg.Det.model_path).startswith(bundled)
     assert str(eng.cfg.Rec.model_path).startswith(bundled)
+    # inference runs on the sessions made by clipzy (its providers), not rapidocr's own
+    from clipzy.engine import models
+
+    for holder in (eng.text_det, eng.text_rec):
+        assert holder.session.session.get_providers()[0] == models.providers()[0]
     img = np.full((80, 360, 3), 255, np.uint8)
     cv2.putText(img, "Offline 123", (10, 55), FONT, 1.3, (0, 0, 0), 2, cv2.LINE_AA)
     out = eng(img, use_det=True, use_cls=False, use_rec=True)
     assert [t.replace(" ", "").casefold() for t in out.txts] == ["offline123"]
+
+
+def test_ocr_threads_env(monkeypatch):
+    monkeypatch.setenv("CLIPZY_OCR_THREADS", "3")
+    assert text.ocr_threads() == 3
+    for bad in ("0", "two"):
+        monkeypatch.setenv("CLIPZY_OCR_THREADS", bad)
+        with pytest.raises(ValueError):
+            text.ocr_threads()
+    monkeypatch.delenv("CLIPZY_OCR_THREADS")
+    assert 1 <= text.ocr_threads() <= 4
 
 
 def test_engine_missing_models_is_unavailable(tmp_path, monkeypatch, shared_media):
