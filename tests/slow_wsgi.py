@@ -1,0 +1,118 @@
+"""A test-only WSGI entry point: the real app with slow, controllable stage functions.
+
+``gunicorn -c gunicorn.conf.py --pythonpath tests slow_wsgi:app`` serves the real
+``clipzy.create_app()`` (configuration from the environment, as in production) whose
+job pool runs the stages below instead of the engine, so crash and disk tests can kill
+or starve a server at a known point of a job without depending on the analysers.
+
+What a job does depends on tags in the ORIGINAL file name of its ``video_id`` (the
+footage): ``slowanalysis`` makes ``video_analysis`` last ``CLIPZY_TEST_SLOW_S`` seconds;
+``slowrender`` makes ``rendering`` last that long; ``fail`` makes ``video_analysis``
+raise; ``bigrender`` makes the render write ``CLIPZY_TEST_RENDER_BYTES`` bytes as fast
+as the disk takes them. Untagged jobs take about 0.1 s per job. ``CLIPZY_TEST_HOLD_S``
+(default 0) holds every job that long at the start of ``video_analysis``.
+
+Artifacts are written like the engine must write them: ``style_dna.json`` and
+``edit_plan.json`` through a ``.part`` name and ``os.replace``; the render streams into
+``output.mp4.part`` (the footage bytes followed by zero padding up to
+``CLIPZY_TEST_RENDER_BYTES``, default 4 MiB) and renames it only when complete.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from clipzy import create_app
+from clipzy.engine.control import Control
+from clipzy.jobs.runner import JobContext, Stage
+from clipzy.jobs.stages import write_json_atomic
+
+CHUNK = 256 * 1024  # bytes per render write
+
+
+def slow_seconds() -> float:
+    """Seconds a tagged slow stage lasts (``CLIPZY_TEST_SLOW_S``, default 60)."""
+    return float(os.environ.get("CLIPZY_TEST_SLOW_S", "60"))
+
+
+def render_bytes() -> int:
+    """Total bytes of a rendered output (``CLIPZY_TEST_RENDER_BYTES``, default 4 MiB)."""
+    return int(os.environ.get("CLIPZY_TEST_RENDER_BYTES", str(4 * 1024 * 1024)))
+
+
+def _tags(ctx: JobContext) -> str:
+    if "tags" not in ctx.data:
+        row = ctx.store.get_video(ctx.job["video_id"])
+        ctx.data["tags"] = (row or {}).get("filename", "").lower()
+    return ctx.data["tags"]
+
+
+def _wait(control: Control, seconds: float) -> None:
+    """Sleep ``seconds`` in 50 ms steps, reporting progress and honouring cancel/deadline."""
+    end = time.monotonic() + seconds
+    while True:
+        control.check()
+        left = end - time.monotonic()
+        control.progress(1.0 - max(0.0, left) / seconds if seconds > 0 else 1.0)
+        if left <= 0:
+            return
+        time.sleep(min(0.05, left))
+
+
+def video_analysis(ctx: JobContext, control: Control) -> None:
+    tags = _tags(ctx)
+    if "fail" in tags:
+        raise RuntimeError("test stage failure (file name tagged 'fail')")
+    _wait(control, float(os.environ.get("CLIPZY_TEST_HOLD_S", "0")))
+    _wait(control, slow_seconds() if "slowanalysis" in tags else 0.02)
+
+
+def short(ctx: JobContext, control: Control) -> None:
+    _wait(control, 0.02)
+
+
+def style_extraction(ctx: JobContext, control: Control) -> None:
+    write_json_atomic(str(ctx.storage.artifact_path(ctx.job["id"], "style_dna")),
+                      {"version": "test", "job_id": ctx.job["id"]})
+
+
+def style_application(ctx: JobContext, control: Control) -> None:
+    write_json_atomic(str(ctx.storage.artifact_path(ctx.job["id"], "edit_plan")), {"segments": []})
+
+
+def rendering(ctx: JobContext, control: Control) -> None:
+    """Stream the output into ``output.mp4.part``, then rename it into place."""
+    tags = _tags(ctx)
+    final = str(ctx.storage.artifact_path(ctx.job["id"], "output"))
+    part = final + ".part"
+    total = max(render_bytes(), os.path.getsize(ctx.video_path))
+    seconds = slow_seconds() if "slowrender" in tags else (0.0 if "bigrender" in tags else 0.05)
+    chunks = max(1, -(-total // CHUNK))
+    pause = seconds / chunks
+    written = 0
+    with open(ctx.video_path, "rb") as src, open(part, "wb") as out:
+        while written < total:
+            control.check()
+            data = src.read(min(CHUNK, total - written)) or bytes(min(CHUNK, total - written))
+            out.write(data)
+            out.flush()
+            written += len(data)
+            control.progress(written / total)
+            if pause:
+                time.sleep(pause)
+        os.fsync(out.fileno())
+    os.replace(part, final)
+    ctx.result["output_metadata"] = None
+
+
+EXTRACT = [Stage("video_analysis", video_analysis), Stage("audio_analysis", short),
+           Stage("motion_analysis", short), Stage("style_extraction", style_extraction)]
+APPLY = EXTRACT + [Stage("style_application", style_application), Stage("rendering", rendering)]
+
+
+def stages_for(ctx: JobContext) -> list[Stage]:
+    """Four stages without a template, six with one (as clipzy.jobs.stages)."""
+    return APPLY if ctx.template_path else EXTRACT
+
+
+app = create_app({"CLIPZY_STAGES_FOR": stages_for})
