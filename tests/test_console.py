@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import clipzy
-from tests.browser import LiveServer, browser_page, chromium_available
+from tests.browser import LiveServer, browser_page, chromium_available, open_page
 from tests.conftest import ROOT, need
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "console"
@@ -274,12 +274,20 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
     need_browser()
     template = make_template(tmp_path / "template.mp4", media_file)
     footage = media_file("realshort.mp4")
-    app = make_app(tmp_path, CLIPZY_START_RUNNER=True, MAX_CONCURRENT_JOBS=1)
+    key = "e2e-key-5b2f0c"
+    # API keys on: the page asks for the key once; <video> and download links use the signed URLs
+    app = make_app(tmp_path, CLIPZY_START_RUNNER=True, MAX_CONCURRENT_JOBS=1, CLIPZY_API_KEYS=[key])
     try:
         with LiveServer(app) as srv, browser_page() as (page, errors):
             import requests
 
+            http = requests.Session()
+            http.headers["Authorization"] = f"Bearer {key}"
             page.goto(srv.url + "/")
+            page.wait_for_selector("#key-dialog", state="visible")
+            page.fill("#key-input", key)
+            page.click("#key-form button[type=submit]")
+            page.wait_for_selector("#key-dialog", state="hidden")
             page.wait_for_selector("#health.ok")
             # template with the file picker, footage by drag and drop
             seen_progress: list[str] = []
@@ -306,20 +314,20 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
             page.wait_for_selector("#detail-status")
             job_id = page.get_attribute("#jobs-body tr[data-job-id]", "data-job-id")
             api = srv.url + "/api/v1/jobs/" + job_id
-            cfg = requests.get(api, timeout=10).json()["data"]["config"]
+            cfg = http.get(api, timeout=10).json()["data"]["config"]
             assert cfg["quality"] == "low" and cfg["aspect_ratio"] == "1:1" and cfg["resolution"] == 240
             assert cfg["color_strength"] == pytest.approx(0.8)
             page.wait_for_timeout(300)
             shot(page, "06-job-progress")
             status, stages, percents = wait_for_job(page, job_id, timeout_s=420)
-            job = requests.get(api, timeout=10).json()["data"]
+            job = http.get(api, timeout=10).json()["data"]
             assert status == "completed", (status, job.get("error"), stages)
             assert set(stages) <= STAGES and len(stages) >= 2, stages
             nz = [p for p in percents if p]
             assert nz == sorted(nz) and nz[-1] == 100 and len(set(nz)) >= 3, percents
 
             # the result, rendered from the real Style DNA
-            result = requests.get(api + "/result", timeout=10).json()["data"]
+            result = http.get(api + "/result", timeout=10).json()["data"]
             dna = result["style_json"]
             page.wait_for_selector("#dna-view")
             assert page.locator("#timeline rect.shot").count() == len(dna["shots"]) >= 1
@@ -342,6 +350,7 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
             assert json.loads(page.inner_text("#raw-json")) == dna
 
             # output video plays (Range) and sits beside template and footage
+            assert "token=" in page.get_attribute("#vid-output", "src")
             page.wait_for_function("() => { const v = document.getElementById('vid-output'); return v && v.readyState >= 1 && v.duration > 0; }",
                                    timeout=30000)
             for vid in ("vid-template", "vid-footage"):
@@ -357,6 +366,7 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
             links = page.eval_on_selector_all("#detail-result a[data-artifact]", "as => as.map(a => [a.dataset.artifact, a.href])")
             assert {k for k, _ in links} >= {"output", "lut", "edit_plan", "style_dna"}, links
             for name, href in links:
+                assert "token=" in href, href  # signed: a link cannot send the Authorization header
                 resp = page.request.get(href)
                 assert resp.status == 200, (name, href, resp.status)
                 if name == "lut":
@@ -371,7 +381,7 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
             page.wait_for_function("(id) => { const r = document.querySelector('#jobs-body tr[data-job-id]'); return r && r.dataset.jobId !== id; }", arg=job_id)
             job2 = page.get_attribute("#jobs-body tr[data-job-id]", "data-job-id")
             status2, _, _ = wait_for_job(page, job2, timeout_s=180)
-            assert status2 == "completed", requests.get(srv.url + "/api/v1/jobs/" + job2, timeout=10).json()
+            assert status2 == "completed", http.get(srv.url + "/api/v1/jobs/" + job2, timeout=10).json()
             page.select_option("#compare-a", job_id)
             page.select_option("#compare-b", job2)
             page.click("#compare-form button[type=submit]")
@@ -383,12 +393,14 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
             assert not page.is_visible("tr[data-field='version']")
             page.locator("#compare").scroll_into_view_if_needed()
             shot(page, "09-compare")
-            with browser_page(viewport={"width": 390, "height": 844}) as (phone, phone_errors):
-                phone.goto(srv.url + "/#job=" + job_id)
-                phone.wait_for_selector("#dna-view")
-                assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
-                shot(phone, "10-result-phone")
-                assert phone_errors == []
-            assert errors == []
+            phone, phone_errors = open_page(page.context.browser, viewport={"width": 390, "height": 844})
+            phone.add_init_script(f"sessionStorage.setItem('clipzy.apiKey', {json.dumps(key)})")
+            phone.goto(srv.url + "/#job=" + job_id)
+            phone.wait_for_selector("#dna-view")
+            assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+            phone.locator("#detail").scroll_into_view_if_needed()
+            shot(phone, "10-result-phone")
+            assert phone_errors == []
+            assert unexpected(errors, 401) == []  # only the first, keyless requests were refused
     finally:
         clipzy.stop_workers(app)

@@ -48,20 +48,24 @@ class LiveServer:
         self.thread.join(timeout=5)
 
 
+def open_page(browser: Any, *, viewport: dict | None = None) -> tuple[Any, list[str]]:
+    """A page in a fresh context of ``browser``, with a list collecting console errors and page errors."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    return page, errors
+
+
 @contextmanager
 def browser_page(*, viewport: dict | None = None) -> Iterator[tuple[Any, list[str]]]:
-    """A fresh page in headless Chromium, with a list that collects console errors and page errors."""
+    """A fresh page in headless Chromium (see :func:`open_page`); ``page.context.browser`` opens more."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, accept_downloads=True)
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-            yield page, errors
-            context.close()
+            yield open_page(browser, viewport=viewport)
         finally:
             browser.close()

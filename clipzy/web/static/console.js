@@ -317,7 +317,7 @@
     const rows = [
       ["video_id", video.video_id], ["File", video.filename + " · " + fmtBytes(video.file_size_bytes)],
       ["Frame", m.width + " × " + m.height + (m.rotation ? " (rotated " + m.rotation + "°)" : "")],
-      ["Duration", fmtNum(m.duration_seconds, 2) + " s"], ["Frame rate", fmtNum(m.frame_rate, 3) + " fps"],
+      ["Duration", typeof m.duration_seconds === "number" ? m.duration_seconds.toFixed(2) + " s" : "–"], ["Frame rate", fmtNum(m.frame_rate, 3) + " fps"],
       ["Video", (m.codec || "–") + " in " + (m.format || "–") + (m.bitrate_kbps ? " · " + Math.round(m.bitrate_kbps) + " kb/s" : "")],
       ["Audio", m.has_audio ? (m.audio_codec || "?") + " · " + (m.audio_sample_rate || "?") + " Hz" : "none"],
     ];
@@ -583,7 +583,7 @@
     const tr = (t) => t ? t.type + (t.duration_ms ? " " + t.duration_ms + " ms, " + t.easing : "") : "none";
     wrap.append(el("div", { class: "card" }, dl([
       ["Aspect · frame rate", dna.aspect_ratio + " · " + fmtNum(dna.frame_rate, 3) + " fps" + (dna.resolution ? " · " + dna.resolution.width + " × " + dna.resolution.height : "")],
-      ["Duration", fmtNum(dna.source_duration_seconds, 2) + " s"],
+      ["Duration", typeof dna.source_duration_seconds === "number" ? dna.source_duration_seconds.toFixed(2) + " s" : "–"],
       ["Cuts per minute", fmtNum(dna.cut_frequency, 1) + (dna.pacing ? " · " + dna.pacing.shot_count + " shots, median " + fmtNum(dna.pacing.median_shot_ms, 0) + " ms" : "")],
       ["Transitions", "primary " + tr(pt) + " · secondary " + tr(st)],
       ["Tempo", dna.tempo_bpm === null ? "no music" : fmtNum(dna.tempo_bpm, 1) + " BPM"],
