@@ -247,8 +247,9 @@ def _choose(lengths: list[float], handles: list[float], spans: list[tuple[float,
         chosen = None
         for lo, hi, hh in ((prev_end, footage_s - after - ln - h, h), (prev_end, footage_s - after - ln, 0.0),
                            (prev_end, footage_s - ln, 0.0), (0.0, footage_s - ln, 0.0)):
-            a0 = np.maximum(sh_a + (margin if sh_b - sh_a > ln + 2 * margin else 0.0), starts_all)
-            ok = (starts_all >= lo - 1e-9) & (starts_all <= hi + 1e-9) & (a0 + ln + hh <= sh_b - (margin if sh_b - sh_a > ln + 2 * margin else 0.0) + 1e-9)
+            mg = np.where(sh_b - sh_a > ln + hh + 2 * margin, margin, 0.0)
+            a0 = np.maximum(sh_a + mg, starts_all)
+            ok = (starts_all >= lo - 1e-9) & (starts_all <= hi + 1e-9) & (a0 + ln + hh <= sh_b - mg + 1e-9)
             if not np.any(ok):
                 continue
             a = a0[ok]
@@ -261,7 +262,7 @@ def _choose(lengths: list[float], handles: list[float], spans: list[tuple[float,
         if chosen is None:  # segment longer than every shot (cannot happen after splitting) — start of footage
             chosen = 0.0
         out.append(round(chosen, 3))
-        prev_end = chosen + ln
+        prev_end = chosen + ln + h  # the outgoing handle is shown during the next transition
     return out
 
 

@@ -244,7 +244,8 @@ def render(
         with av.open(tmp, "w", format="mp4", options={"movflags": "+faststart"}) as oc:
             vs = oc.add_stream("libx264", rate=rate)
             vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
-            vs.time_base = Fraction(1, 1) / rate
+            frame_tb = Fraction(1, 1) / rate
+            vs.time_base = frame_tb
             vs.options = {"crf": str(enc.get("crf", 23)), "preset": str(enc.get("preset", "faster")), "profile": "high"}
             ast = oc.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
             ast.bit_rate = AUDIO_BITRATE
@@ -287,7 +288,7 @@ def render(
                         img = src.frame(k / fps)
                     vf = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
                     vf.pts = fno
-                    vf.time_base = vs.time_base
+                    vf.time_base = frame_tb
                     for pkt in vs.encode(vf):
                         oc.mux(pkt)
                     fno += 1
