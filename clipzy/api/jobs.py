@@ -8,6 +8,7 @@ import math
 from flask import current_app, request, send_file
 from flask.views import MethodView
 from marshmallow import ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..jobs.payloads import job_payload, result_payload
 from ..storage import ARTIFACTS
@@ -19,6 +20,9 @@ from .security import public_base, public_url
 from .videos import get_video_or_404
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Style extraction and application jobs")
+
+#: Largest JSON request body (bytes); a job request is a few hundred bytes.
+JSON_BODY_LIMIT_BYTES = 1024 * 1024
 
 FILE_RESPONSE = {"description": "The file (HTTP Range supported)",
                  "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
@@ -50,7 +54,19 @@ def require_json_body():
         if not request.is_json:
             raise ApiError("INVALID_JSON", 400, "The request body must be JSON",
                            f"Content-Type must be application/json, got {request.mimetype or '(none)'}")
-        body = request.get_json(silent=True)
+        too_large = ApiError("PAYLOAD_TOO_LARGE", 413, "The request body is too large",
+                             f"a JSON body may have at most {JSON_BODY_LIMIT_BYTES} bytes")
+        if (request.content_length or 0) > JSON_BODY_LIMIT_BYTES:
+            raise too_large
+        request.max_content_length = JSON_BODY_LIMIT_BYTES  # a body without Content-Length is cut off
+        try:
+            if len(request.get_data(cache=True)) >= JSON_BODY_LIMIT_BYTES:  # read up to the limit, no further
+                raise too_large
+            body = request.get_json(silent=True)
+        except RequestEntityTooLarge:
+            raise too_large from None
+        except RecursionError:  # nesting deeper than the JSON parser's recursion limit
+            body = None
         if not isinstance(body, dict):
             raise ApiError("INVALID_JSON", 400, "The request body is not valid JSON", "expected a JSON object")
 
@@ -62,6 +78,7 @@ class Jobs(MethodView):
     @blp.fails(400, "INVALID_JSON")
     @blp.fails(404, "VIDEO_NOT_FOUND")
     @blp.fails(409, "JOB_ALREADY_PROCESSING, IDEMPOTENCY_KEY_REUSED")
+    @blp.fails(413, "PAYLOAD_TOO_LARGE (JSON body over 1 MiB)")
     @blp.fails(422, "VALIDATION_ERROR")
     @blp.fails(503, "SERVICE_UNAVAILABLE (queue full)")
     def post(self, body):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 import marshmallow as ma
@@ -78,13 +79,19 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
         raise ValidationError("must be an http(s) URL with a host")
     if allow_private:
         return
-    host = parts.hostname
+    host = parts.hostname.rstrip(".")
     if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
         raise ValidationError("private and loopback hosts are not allowed")
     try:
         addr = ipaddress.ip_address(host)
     except ValueError:
-        return
+        # The resolver also reads 2130706433, 0177.0.0.1, 0x7f.1 and 127.1 as IPv4 literals.
+        try:
+            addr = ipaddress.ip_address(socket.inet_aton(host)) if host and host[-1].isalnum() else None
+        except OSError:
+            addr = None
+        if addr is None:
+            return
     if not addr.is_global or addr.is_multicast:
         raise ValidationError("private, loopback and link-local addresses are not allowed")
 
@@ -161,7 +168,7 @@ class JobResultSchema(JobSchema):
 
 
 class JobListArgsSchema(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000_000))
     page_size = fields.Integer(load_default=10, validate=validate.Range(1, 100))
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     video_id = fields.String(load_default=None, validate=validate.Length(max=64))
