@@ -42,10 +42,15 @@ onset at the beat.
 
 Music presence (documented detector, no learned model):
   pulse clarity C = normalised autocorrelation of the (mean-removed) onset strength at
-  the beat period (0–1), tonal sustain S = share of active frames that are tonal
-  (spectral flatness < 0.25) and whose chroma 0.5 s later has cosine similarity > 0.9.
-  music_present = active and (C ≥ 0.30 or S ≥ 0.40). Silence → False; speech (pitch
-  moves within 0.5 s, no steady pulse), noise (flat spectrum, random onsets) → False.
+  the beat period (0–1); tonal share S = share of active frames, outside the speech
+  segments found by the VAD, whose 150 Hz–4 kHz energy lies mostly (≥ 50 %) in spectral
+  peaks ≥ 10 dB above the local (31-bin) mean of the dB spectrum — held notes and
+  chords; noise of any colour almost never has such peaks (P < 0.4 % per bin).
+  music_present = active and (C ≥ 0.30 or S ≥ 0.30). (Below 150 Hz a bass shelf on
+  noise would look like a peak, so that range is left out.) Tempo and beats are only
+  reported for music whose pulse clarity is ≥ 0.15 (a held chord has no tempo). Silence → False; speech alone
+  (its voiced frames are inside speech segments, no steady pulse) → False; noise
+  (no peaks, random onsets) → False.
   ``tempo_confidence`` = C.
 """
 from __future__ import annotations
@@ -64,7 +69,9 @@ TREBLE_HZ = 4000.0
 TEMPO_RANGE = (70.0, 180.0)
 SILENCE_DBFS = -60.0
 PULSE_MIN = 0.30
-SUSTAIN_MIN = 0.40
+SUSTAIN_MIN = 0.30
+PEAK_DB = 10.0
+TEMPO_MIN_PULSE = 0.15
 BANDS = ("bass", "mid", "treble")
 ONSET_DELAY_FRAMES = 2  # onset latency compensation, see module doc
 
@@ -171,11 +178,13 @@ def _robust_period(beat_times: np.ndarray) -> float | None:
     return float(np.median(spans))
 
 
-def analyse_beats(mono: np.ndarray, sr: int, *, control=None) -> BeatResult:
+def analyse_beats(mono: np.ndarray, sr: int, *, speech_segments_s: list[tuple[float, float]] | None = None,
+                  control=None) -> BeatResult:
     """Tempo, beats, downbeats, per-beat band/confidence and music presence of ``mono``.
 
     ``mono`` is float (n,) at ``sr`` Hz. Empty or silent input → no beats,
-    ``music_present`` False (measured). See the module docstring for every rule.
+    ``music_present`` False (measured). ``speech_segments_s`` (from the VAD) are left out
+    of the tonal test of music presence. See the module docstring for every rule.
     """
     import librosa
     from scipy.ndimage import median_filter
@@ -190,8 +199,6 @@ def analyse_beats(mono: np.ndarray, sr: int, *, control=None) -> BeatResult:
     S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
     control.check()
     mel = librosa.feature.melspectrogram(S=S, sr=ANALYSIS_SR, n_mels=N_MELS)
-    frame_db = 10 * np.log10(np.maximum(mel.mean(axis=0) * 2.0 / N_FFT, 1e-20))  # ~dBFS of the frame
-    active = frame_db > SILENCE_DBFS + 10 * np.log10(N_MELS / N_FFT)  # loose: mel filters are area-normalised
     rms = librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP)[0]
     active = 20 * np.log10(np.maximum(rms, 1e-10)) > SILENCE_DBFS
     active = active[: mel.shape[1]]
@@ -254,18 +261,10 @@ def analyse_beats(mono: np.ndarray, sr: int, *, control=None) -> BeatResult:
     tempo_out = 60.0 / period if period else tempo
 
     # --- music presence ---------------------------------------------------------------
-    flat = librosa.feature.spectral_flatness(S=np.sqrt(S[:, : active.size]), power=1.0)[0]
-    chroma = librosa.feature.chroma_stft(S=S, sr=ANALYSIS_SR, n_fft=N_FFT)[:, : active.size]
-    lag = int(round(0.5 * fps))
-    sustain = 0.0
-    if chroma.shape[1] > lag and active.any():
-        a, b = chroma[:, :-lag], chroma[:, lag:]
-        cos = (a * b).sum(0) / np.maximum(np.linalg.norm(a, axis=0) * np.linalg.norm(b, axis=0), 1e-12)
-        tonal = (flat[:-lag] < 0.25) & (cos > 0.9) & active[:-lag] & active[lag:]
-        sustain = float(tonal.sum() / max(1, active.sum()))
+    sustain = _tonal_share(S[:, : active.size], active, speech_segments_s)
     music = bool(pulse >= PULSE_MIN or sustain >= SUSTAIN_MIN)
     dbg = {"t0": t0, "decision": decision, "pulse_clarity": pulse, "tonal_sustain": sustain}
-    if not music or beats.size == 0:
+    if not music or beats.size < 2 or pulse < TEMPO_MIN_PULSE:
         r = _empty(music)
         r.pulse_clarity, r.tonal_sustain, r.debug = pulse, sustain, dbg
         return r
@@ -277,6 +276,7 @@ def analyse_beats(mono: np.ndarray, sr: int, *, control=None) -> BeatResult:
     labels = [BANDS[i] for i in np.argmax(band_at, axis=0)]
 
     # --- downbeats ------------------------------------------------------------------------
+    chroma = librosa.feature.chroma_stft(S=S, sr=ANALYSIS_SR, n_fft=N_FFT)
     bpb, downbeats = _downbeats(beats, bands[0], chroma)
     return BeatResult(
         tempo_bpm=float(tempo_out),
@@ -291,6 +291,27 @@ def analyse_beats(mono: np.ndarray, sr: int, *, control=None) -> BeatResult:
         tonal_sustain=sustain,
         debug=dbg,
     )
+
+
+def _tonal_share(power: np.ndarray, active: np.ndarray, speech_segments_s) -> float:
+    """Share of active frames outside speech whose 150 Hz–4 kHz energy is mostly in spectral
+    peaks (bins ≥ 10 dB above the 31-bin local mean of the dB spectrum)."""
+    from scipy.ndimage import uniform_filter1d
+
+    if not active.any():
+        return 0.0
+    lo = int(np.ceil(BASS_HZ * N_FFT / ANALYSIS_SR))
+    top = int(4000 * N_FFT / ANALYSIS_SR)
+    p = power[lo:top] + 1e-12
+    db = 10 * np.log10(p)
+    peaks = db - uniform_filter1d(db, 31, axis=0, mode="nearest") >= PEAK_DB
+    peak_share = (p * peaks).sum(axis=0) / p.sum(axis=0)
+    tonal = (peak_share >= 0.5) & active
+    if speech_segments_s:
+        t = np.arange(active.size) * HOP / ANALYSIS_SR
+        for a, b in speech_segments_s:
+            tonal &= ~((t >= a) & (t < b))
+    return float(tonal.sum() / active.sum())
 
 
 def _z(x: np.ndarray) -> np.ndarray:

@@ -233,28 +233,27 @@ def peaking_eq(x: np.ndarray, gain_db: float, f0_hz: float = 2500.0, q: float = 
     return signal.lfilter(b / a[0], a / a[0], x, axis=0).astype(np.float32)
 
 
-def compress(x: np.ndarray, *, threshold_db: float = -30.0, ratio: float = 6.0, attack_s: float = 0.002,
-             release_s: float = 0.08, makeup_to_peak_db: float | None = -1.0, sr: int = 48000) -> np.ndarray:
-    """A feed-forward RMS compressor (+ make-up gain so the peak sits at ``makeup_to_peak_db``).
+def compress(x: np.ndarray, *, threshold_db: float = -30.0, ratio: float = 6.0, attack_s: float = 0.005,
+             release_s: float = 0.05, makeup_to_peak_db: float | None = -1.0, sr: int = 48000) -> np.ndarray:
+    """A look-ahead peak compressor/limiter, then make-up gain to ``makeup_to_peak_db``.
 
-    The level detector is a one-pole smoother of the squared signal (attack time
-    constant, scipy lfilter), gain reduction (1 − 1/ratio)·(level − threshold) above the
-    threshold; a hard clip at the make-up peak acts as the limiter.
+    Level = max |x| over a centred ``attack_s`` window (look-ahead, so transients are
+    caught), in dBFS; gain reduction (1 − 1/ratio)·(level − threshold) above the
+    threshold, smoothed by a ``release_s`` moving minimum+average (scipy.ndimage);
+    then a gain so the peak sits at ``makeup_to_peak_db`` (None: no make-up).
     """
-    mono = x if x.ndim == 1 else np.mean(x, axis=1)
-    a = np.exp(-1.0 / (attack_s * sr))
-    env = signal.lfilter([1 - a], [1, -a], mono.astype(np.float64) ** 2)
-    # release: smooth the gain with a slower one-pole so it recovers gradually
-    level_db = 10 * np.log10(np.maximum(env, 1e-12)) + 3.01  # RMS of a sine → its peak level
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+    mono = np.abs(x) if x.ndim == 1 else np.abs(x).max(axis=1)
+    level = maximum_filter1d(mono.astype(np.float64), size=max(1, int(attack_s * sr)))
+    level_db = 20 * np.log10(np.maximum(level, 1e-9))
     gr_db = np.minimum(0.0, (threshold_db - level_db) * (1 - 1 / ratio))
-    r = np.exp(-1.0 / (release_s * sr))
-    gr_db = -signal.lfilter([1 - r], [1, -r], -gr_db)
+    win = max(1, int(release_s * sr))
+    gr_db = uniform_filter1d(-maximum_filter1d(-gr_db, size=win), size=win)
     g = 10 ** (gr_db / 20)
     y = x * (g if x.ndim == 1 else g[:, None])
     if makeup_to_peak_db is not None:
-        y = y * db_to_amp(makeup_to_peak_db + 3.0) / max(1e-9, np.max(np.abs(y)))
-        lim = db_to_amp(makeup_to_peak_db)
-        y = np.clip(y, -lim, lim)
+        y = y * db_to_amp(makeup_to_peak_db) / max(1e-9, np.max(np.abs(y)))
     return y.astype(np.float32)
 
 
