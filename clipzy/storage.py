@@ -68,9 +68,14 @@ class Storage:
         return shutil.disk_usage(self.root).free
 
     def writable(self) -> bool:
+        """Whether a byte can be written under ``tmp/`` (False on a full disk too)."""
         try:
             p = self.new_temp_path("probe-")
-            p.unlink()
+            try:
+                with open(p, "wb") as fh:
+                    fh.write(b"\0")
+            finally:
+                p.unlink(missing_ok=True)
             return True
         except OSError:
             return False

@@ -178,10 +178,17 @@ class Store:
             return self.conn
 
         def __exit__(self, exc_type, exc, tb) -> None:
-            if exc_type is None:
-                self.conn.execute("COMMIT")
-            else:
-                self.conn.execute("ROLLBACK")
+            # SQLite may already have rolled back (e.g. SQLITE_FULL), and a failed COMMIT leaves the
+            # transaction open: either way the connection must leave here outside a transaction.
+            try:
+                if exc_type is None:
+                    self.conn.execute("COMMIT")
+            finally:
+                if self.conn.in_transaction:
+                    try:
+                        self.conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
 
     def tx(self, immediate: bool = True) -> "Store._Tx":
         return Store._Tx(self.connect(), immediate)

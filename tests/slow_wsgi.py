@@ -8,8 +8,8 @@ or starve a server at a known point of a job without depending on the analysers.
 What a job does depends on tags in the ORIGINAL file name of its ``video_id`` (the
 footage): ``slowanalysis`` makes ``video_analysis`` last ``CLIPZY_TEST_SLOW_S`` seconds;
 ``slowrender`` makes ``rendering`` last that long; ``fail`` makes ``video_analysis``
-raise; ``bigrender`` makes the render write ``CLIPZY_TEST_RENDER_BYTES`` bytes as fast
-as the disk takes them. Untagged jobs take about 0.1 s per job. ``CLIPZY_TEST_HOLD_S``
+raise; ``bigrender`` makes the render write ``CLIPZY_TEST_BIG_RENDER_BYTES`` bytes
+(default 64 MiB) as fast as the disk takes them. Untagged jobs take about 0.1 s per job. ``CLIPZY_TEST_HOLD_S``
 (default 0) holds every job that long at the start of ``video_analysis``.
 
 Artifacts are written like the engine must write them: ``style_dna.json`` and
@@ -49,11 +49,14 @@ def _tags(ctx: JobContext) -> str:
 
 def _wait(control: Control, seconds: float) -> None:
     """Sleep ``seconds`` in 50 ms steps, reporting progress and honouring cancel/deadline."""
+    control.check()
+    if seconds <= 0:
+        return
     end = time.monotonic() + seconds
     while True:
         control.check()
         left = end - time.monotonic()
-        control.progress(1.0 - max(0.0, left) / seconds if seconds > 0 else 1.0)
+        control.progress(1.0 - max(0.0, left) / seconds)
         if left <= 0:
             return
         time.sleep(min(0.05, left))
@@ -85,7 +88,8 @@ def rendering(ctx: JobContext, control: Control) -> None:
     tags = _tags(ctx)
     final = str(ctx.storage.artifact_path(ctx.job["id"], "output"))
     part = final + ".part"
-    total = max(render_bytes(), os.path.getsize(ctx.video_path))
+    big = int(os.environ.get("CLIPZY_TEST_BIG_RENDER_BYTES", str(64 * 1024 * 1024)))
+    total = max(big if "bigrender" in tags else render_bytes(), os.path.getsize(ctx.video_path))
     seconds = slow_seconds() if "slowrender" in tags else (0.0 if "bigrender" in tags else 0.05)
     chunks = max(1, -(-total // CHUNK))
     pause = seconds / chunks

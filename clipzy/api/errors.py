@@ -7,7 +7,9 @@ id, and only the id reaches the client (no stack traces, no paths).
 """
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 
 from flask import Flask, g, jsonify
 from werkzeug.exceptions import HTTPException
@@ -91,8 +93,27 @@ def http_error_response(exc: HTTPException):
     return api_error_response(ApiError(code, status, message, detail, headers=headers))
 
 
+def storage_full(exc: BaseException | None) -> bool:
+    """True when ``exc`` or its cause is a full disk (ENOSPC/EDQUOT) or SQLite's "database or disk is full"."""
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and (
+                getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc)):  # SQLITE_FULL
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def unexpected_error_response(exc: Exception):
     request_id = g.get("request_id", "-")
+    if storage_full(exc):  # API.md: SERVICE_UNAVAILABLE is "storage or database unusable"
+        log.error("storage full", extra={"request_id": request_id, "error": str(exc)})
+        return api_error_response(ApiError("SERVICE_UNAVAILABLE", 503, "Storage is full",
+                                           f"storage is full: {exc}; nothing was kept (request id {request_id})",
+                                           headers={"Retry-After": "60"}))
     log.error("unhandled exception", exc_info=exc, extra={"request_id": request_id})
     return api_error_response(ApiError("INTERNAL_ERROR", 500, "Internal server error", f"request id {request_id}"))
 

@@ -29,7 +29,7 @@ def health_report() -> tuple[dict, list[str]]:
     try:
         free = services.storage.free_bytes()
         if not services.storage.writable():
-            problems.append("storage: not writable")
+            problems.append("storage: full or not writable")
     except OSError as exc:
         problems.append(f"storage: {exc.strerror or type(exc).__name__}")
     runner = services.runner

@@ -6,9 +6,14 @@ temp file lives in ``instance/tmp`` (same file system as ``uploads/``, so the fi
 move is an atomic ``os.replace``) and is removed at the end of the request unless the
 view moved it into place. ``MAX_CONTENT_LENGTH`` makes Werkzeug refuse an oversized
 ``Content-Length`` before reading, and cut off a chunked body while streaming.
+
+A disk that fills up mid-upload (ENOSPC/EDQUOT) does not abort the request: the part's
+temp file is emptied at once, the rest of the body is read and dropped, and the view
+answers 503 SERVICE_UNAVAILABLE ("storage is full") with nothing kept.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -23,9 +28,39 @@ MULTIPART_SLACK_BYTES = 64 * 1024  # room for the multipart headers around the f
 class StreamingRequest(Request):
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         tmp_dir = current_app.extensions["clipzy"].storage.tmp
-        fh = tempfile.NamedTemporaryFile(mode="w+b", dir=tmp_dir, prefix="upload-", suffix=".part", delete=False)
+        fh = tempfile.NamedTemporaryFile(mode="w+b", buffering=0, dir=tmp_dir, prefix="upload-", suffix=".part",
+                                         delete=False)
         g.setdefault("upload_temp_files", []).append(fh.name)
-        return fh
+        return SpoolFile(fh)
+
+
+class SpoolFile:
+    """The unbuffered temp file of one file part; on a full disk it frees itself and drains the rest.
+
+    ``storage_full`` (also ``g.upload_storage_full``) tells the view to answer 503. Other
+    attributes are the temp file's own (``name``, ``seek``, ``close``, ...).
+    """
+
+    def __init__(self, fh) -> None:
+        self._fh = fh
+        self.storage_full = False
+
+    def write(self, data) -> int:
+        if not self.storage_full:
+            view = memoryview(data)
+            try:
+                while view:
+                    view = view[self._fh.write(view):]
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                self.storage_full = True
+                g.upload_storage_full = True
+                os.ftruncate(self._fh.fileno(), 0)  # give the space back now, not at the end of the body
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
 
 
 def cleanup_temp_uploads(_exc=None) -> None:

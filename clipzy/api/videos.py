@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask.views import MethodView
 from marshmallow import ValidationError
 
@@ -58,11 +58,16 @@ class VideoUpload(MethodView):
     @blp.fails(413, "FILE_TOO_LARGE")
     @blp.fails(422, "MISSING_FIELD, UNSUPPORTED_FORMAT, MEDIA_LIMIT_EXCEEDED, VALIDATION_ERROR")
     @blp.fails(404, "VIDEO_NOT_FOUND (template_video_id)")
+    @blp.fails(503, "SERVICE_UNAVAILABLE (storage or database full)")
     def post(self, form):
         """Upload a video (multipart/form-data, field `file`); it is streamed to disk and probed."""
         from .uploads import sanitise_filename
 
         services = current_app.extensions["clipzy"]
+        if g.get("upload_storage_full"):
+            raise ApiError("SERVICE_UNAVAILABLE", 503, "Storage is full",
+                           "storage is full: no space left on device for the upload; nothing was kept",
+                           headers={"Retry-After": "60"})
         upload = form.get("file")
         if upload is None or not hasattr(upload, "stream"):
             raise ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
 import traceback
@@ -296,8 +297,23 @@ class Runner:
         return sink
 
     def _finish(self, job_id: str, status: JobStatus, *, error: dict | None = None, result: dict | None = None) -> None:
-        """Record a terminal state (only from processing), commit, then notify."""
-        job = self.store.finish_job(job_id, status=status, error=error, result=result)
+        """Record a terminal state (only from processing), commit, then notify.
+
+        A database that cannot be written (disk full, say) is retried with backoff (0.5 s
+        doubling to 10 s) while the runner runs, so a job never stays processing for good.
+        """
+        delay = 0.5
+        while True:
+            try:
+                job = self.store.finish_job(job_id, status=status, error=error, result=result)
+                break
+            except sqlite3.OperationalError as exc:
+                if self._stop.is_set():
+                    raise
+                log.error(json.dumps({"event": "job_finish_retry", "job_id": job_id, "error": str(exc),
+                                      "retry_in_s": delay}))
+                self._stop.wait(delay)
+                delay = min(2 * delay, 10.0)
         if job is None:
             return  # already terminal (cancelled, or failed by the watchdog)
         log.info(json.dumps({"event": "job_finished", "job_id": job_id, "status": status.value,
