@@ -1,0 +1,75 @@
+"""Soundtrack: loudness normalisation, true-peak limiting, looping, ducking, editing footage audio."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clipzy.engine import media, mix
+
+SR = 48000
+
+
+def test_normalise_real_music_to_target_with_true_peak_ceiling(media_file):
+    track = media.decode_audio(media_file("sax.wav"), sample_rate=SR, layout="stereo")
+    x = track.samples
+    for target, ceiling in ((-14.0, -1.0), (-9.0, -1.0), (-20.0, -3.0)):
+        y, gain, final = mix.normalise(x, target_lufs=target, ceiling_dbtp=ceiling)
+        assert abs(mix.integrated_lufs(y) - target) <= 1.0, (target, final)
+        assert mix.true_peak_dbtp(y) <= ceiling + 0.05
+        assert y.shape == x.shape
+    # loud target forces real limiting: peaks above the ceiling before the limiter
+    y, gain, _ = mix.normalise(x, target_lufs=-8.0, ceiling_dbtp=-1.0)
+    assert mix.true_peak_dbtp(x * 10 ** (gain / 20)) > 0.0
+    assert mix.true_peak_dbtp(y) <= -0.95
+
+
+def test_limiter_catches_intersample_peaks():
+    t = np.arange(SR) / SR
+    x = (0.99 * np.sin(2 * np.pi * (SR / 4) * t + np.pi / 4)).astype(np.float32)  # samples at ±0.7, true peak 0.99
+    x = np.stack([x, x], 1)
+    assert mix.true_peak_dbtp(x) > -0.2
+    y = mix.limit(x, ceiling_dbtp=-1.0)
+    assert mix.true_peak_dbtp(y) <= -0.99
+
+
+def test_silence_stays_silent():
+    y, gain, final = mix.normalise(np.zeros((SR, 2), np.float32), target_lufs=-14.0, ceiling_dbtp=-1.0)
+    assert gain is None and final is None and not np.any(y)
+    assert mix.integrated_lufs(np.zeros((SR, 2))) is None
+    with pytest.raises(ValueError):
+        mix.normalise(np.zeros((10, 2)), target_lufs=-14, ceiling_dbtp=1.0)
+
+
+def test_fit_length_trims_loops_and_fades():
+    x = np.ones((SR, 2), np.float32) * 0.5
+    y = mix.fit_length(x, SR // 2)
+    assert y.shape == (SR // 2, 2) and y[0, 0] == 0.5 and y[-1, 0] < 0.01
+    y = mix.fit_length(x, int(2.5 * SR))
+    assert y.shape == (int(2.5 * SR), 2)
+    # looped constant signal with crossfades stays constant (no gap, no bump) until the fade out
+    body = y[: int(2.0 * SR), 0]
+    assert np.allclose(body, 0.5, atol=1e-3)
+
+
+def test_edit_audio_places_footage_time():
+    n_f = 10 * SR
+    ramp = (np.arange(n_f) / SR / 100.0).astype(np.float32)  # value = footage time / 100
+    track = np.stack([ramp, ramp], 1)
+    segs = [
+        {"footage_in_ms": 2000, "footage_out_ms": 3000, "output_in_ms": 0, "output_out_ms": 1000, "transition_in": {"type": "cut", "duration_ms": 0}},
+        {"footage_in_ms": 7000, "footage_out_ms": 8000, "output_in_ms": 1000, "output_out_ms": 2000, "transition_in": {"type": "cut", "duration_ms": 0}},
+    ]
+    out = mix.edit_audio(track, segs, 2 * SR)
+    assert abs(out[int(0.5 * SR), 0] - 0.025) < 1e-4
+    assert abs(out[int(1.5 * SR), 0] - 0.075) < 1e-4
+    assert out.shape == (2 * SR, 2)
+
+
+def test_speech_mapping_and_duck_envelope():
+    segs = [{"footage_in_ms": 5000, "footage_out_ms": 7000, "output_in_ms": 1000, "output_out_ms": 3000}]
+    spans = mix.speech_on_output([(4.0, 5.5), (6.5, 9.0)], segs)
+    assert spans == [(1.0, 1.5), (2.5, 3.0)]
+    env = mix.duck_envelope([(1.0, 2.0)], 3 * SR)
+    g = 10 ** (mix.DUCK_DB / 20)
+    assert env[int(1.0 * SR)] == pytest.approx(g, abs=1e-3) and env[int(1.99 * SR)] == pytest.approx(g, abs=1e-3)
+    assert env[int(0.5 * SR)] == pytest.approx(1.0) and env[int(2.5 * SR)] == pytest.approx(1.0)
