@@ -135,15 +135,17 @@ def test_kill_during_upload_analysis_render_and_pending_webhooks(tmp_path, clip,
     assert integrity_check(db) == "ok"
     assert list((inst / "tmp").glob("upload-*")), "the killed upload should have left a temp file"
     assert part.is_file() and not (inst / "jobs" / rendering / "output.mp4").exists()
+    assert (inst / "jobs" / rendering / "style_dna.json").is_file()  # artifacts of the unfinished run
     assert query(db, "SELECT status FROM jobs WHERE id IN (?, ?)", (analysing, rendering)) == [("processing",)] * 2
 
     rec.mode = 200
     mark = len(rec.requests)
     s2 = start(inst, servers, slow_s=1, CLIPZY_TEST_HOLD_S=1.5)  # no re-run writes anything for 1.5 s
 
-    # Leftovers cleaned on start.
+    # Leftovers cleaned on start: temp uploads, partial renders, every file of the interrupted runs.
     assert list((inst / "tmp").iterdir()) == []
     assert list(inst.glob("jobs/*/*.part*")) == []
+    assert files_under(inst / "jobs" / analysing) == [] and files_under(inst / "jobs" / rendering) == []
     assert integrity_check(db) == "ok"
 
     # Uploads: the five finished ones fully recorded, the dropped one absent everywhere.

@@ -168,6 +168,7 @@ class Runner:
         ids = {j["id"] for j in candidates}
         requeue, give_up = self.store.requeue_interrupted(MAX_ATTEMPTS, only=ids)
         for job_id in requeue:
+            self.storage.remove_job_files(job_id)  # the re-run starts clean: no artifact of the dead run survives
             log.info(json.dumps({"event": "job_requeued", "job_id": job_id}))
         for job_id in give_up:
             self.storage.remove_job_files(job_id)
