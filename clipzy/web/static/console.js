@@ -72,6 +72,7 @@
   }
   function fmtSeconds(s) {
     if (!isFinite(s) || s < 0) return "–";
+    if (s < 10) return s.toFixed(1) + " s";
     if (s < 60) return Math.ceil(s) + " s";
     const m = Math.floor(s / 60);
     return m + " min " + Math.round(s - m * 60) + " s";
@@ -117,6 +118,7 @@
   function setApiKey(k) {
     try { if (k) sessionStorage.setItem(KEY_STORE, k); else sessionStorage.removeItem(KEY_STORE); } catch (e) { /* private mode */ }
     $("#key-button").hidden = !k;
+    $("#key-button").textContent = "Change API key";
   }
   /** Ask for a key once (concurrent 401s share one prompt). Resolves true when a key was entered. */
   function askForKey(refused) {
@@ -177,7 +179,12 @@
       try { json = await resp.json(); } catch (e) { json = null; }
       if (resp.status === 401 && json && json.error && json.error.code === "UNAUTHORIZED") {
         const ok = await askForKey(Boolean(key));
-        if (!ok) throw new ApiError(401, json);
+        if (!ok) {
+          const btn = $("#key-button");
+          btn.textContent = "Enter API key";
+          btn.hidden = false;
+          throw new ApiError(401, json);
+        }
         continue;
       }
       if (!resp.ok || !json || json.success !== true) throw new ApiError(resp.status, json || { message: resp.status + " " + resp.statusText });
@@ -428,7 +435,8 @@
     tr.append(
       el("td", {}, el("button", { type: "button", class: "link", text: j.job_id, "aria-label": "Open job " + j.job_id, onclick: () => openDetail(j.job_id, true) })),
       el("td", { text: j.mode }),
-      el("td", {}, el("span", { class: "badge " + j.status, text: j.status })),
+      el("td", {}, [el("span", { class: "badge " + j.status, text: j.status }),
+        j.error ? el("span", { class: "row-error", text: " " + j.error.code + (j.error.stage ? " in " + j.error.stage : "") }) : null]),
       el("td", { class: "progress-cell" }, progressBlock(j)),
       el("td", { text: fmtTime(j.created_at) }),
       el("td", {}, TERMINAL.has(j.status) ? null
@@ -517,10 +525,11 @@
     const stages = STAGES[j.mode] || STAGES.apply;
     const seen = state.stagesSeen[j.job_id] || [];
     const current = j.current_stage;
-    const idx = current ? stages.indexOf(current) : j.status === "completed" ? stages.length : -1;
+    const failedAt = j.status === "failed" && j.error && j.error.stage ? stages.indexOf(j.error.stage) : -1;
+    const idx = current ? stages.indexOf(current) : j.status === "completed" ? stages.length : failedAt;
     const steps = el("ol", { class: "stepper", "aria-label": "Stages" });
     stages.forEach((s, i) => {
-      const st = i < idx ? "done" : i === idx ? "current" : "todo";
+      const st = i < idx ? "done" : i === idx ? (failedAt >= 0 ? "failed" : "current") : "todo";
       steps.append(el("li", { class: st + (seen.includes(s) ? " seen" : ""), dataset: { stage: s }, "aria-current": st === "current" ? "step" : null, text: STAGE_LABEL[s] }));
     });
     box.replaceChildren();
