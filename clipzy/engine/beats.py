@@ -37,8 +37,10 @@ mean(accent elsewhere); the bar length with the largest contrast wins, 4 preferr
 Needs ≥ 8 beats, else None.
 
 Per-beat ``confidence`` = onset strength at the beat / 95th percentile of the onset
-strength over the track, clipped to 0–1; ``frequency`` = the band with the largest band
-onset at the beat.
+strength over the track, clipped to 0–1; ``frequency`` = the band (bass/mid/treble, as
+above) whose energy grows most at the beat (linear mel power added over 2 frames): a
+whole-band energy jump, so a kick under a hi-hat is bass, a snare under a hi-hat mid,
+a hi-hat alone treble.
 
 Music presence (documented detector, no learned model):
   pulse clarity C = normalised autocorrelation of the (mean-removed) onset strength at
@@ -272,8 +274,7 @@ def analyse_beats(mono: np.ndarray, sr: int, *, speech_segments_s: list[tuple[fl
     # --- per-beat confidence and band ---------------------------------------------------
     p95 = float(np.percentile(env[env > 0], 95)) if np.any(env > 0) else 1.0
     conf = np.clip(_at(env, beats, 1) / max(p95, 1e-9), 0.0, 1.0)
-    band_at = np.stack([_at(bands[k], beats, 1) for k in range(3)])
-    labels = [BANDS[i] for i in np.argmax(band_at, axis=0)]
+    labels = _band_labels(mel, beats)
 
     # --- downbeats ------------------------------------------------------------------------
     chroma = librosa.feature.chroma_stft(S=S, sr=ANALYSIS_SR, n_fft=N_FFT)
@@ -312,6 +313,17 @@ def _tonal_share(power: np.ndarray, active: np.ndarray, speech_segments_s) -> fl
         for a, b in speech_segments_s:
             tonal &= ~((t >= a) & (t < b))
     return float(tonal.sum() / active.sum())
+
+
+def _band_labels(mel: np.ndarray, beats: np.ndarray) -> list[str]:
+    """The band whose energy grows most (linear power over 2 frames, max within ±2
+    frames of the beat, onset latency applied) at each beat."""
+    energy = np.stack([mel[sl].sum(axis=0) for sl in _band_channels(mel.shape[0])])
+    rise = np.zeros_like(energy)
+    rise[:, 2:] = np.maximum(0.0, energy[:, 2:] - energy[:, :-2])
+    rise = np.concatenate([np.zeros((3, ONSET_DELAY_FRAMES)), rise], axis=1)[:, : energy.shape[1]]
+    at = np.stack([_at(rise[k], beats, 2) for k in range(3)])
+    return [BANDS[i] for i in np.argmax(at, axis=0)]
 
 
 def _z(x: np.ndarray) -> np.ndarray:
