@@ -319,8 +319,12 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
             assert cfg["color_strength"] == pytest.approx(0.8)
             page.wait_for_timeout(300)
             shot(page, "06-job-progress")
+            t0 = time.monotonic()
             status, stages, percents = wait_for_job(page, job_id, timeout_s=420)
             job = http.get(api, timeout=10).json()["data"]
+            (ARTIFACTS / "e2e-progress.json").write_text(json.dumps(
+                {"status": status, "seconds": round(time.monotonic() - t0, 1), "stages_seen": stages,
+                 "percents_seen": sorted(set(percents)), "error": job.get("error")}, indent=1))
             assert status == "completed", (status, job.get("error"), stages)
             assert set(stages) <= STAGES and len(stages) >= 2, stages
             nz = [p for p in percents if p]

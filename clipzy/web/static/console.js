@@ -632,7 +632,8 @@
     for (const p of pal) {
       box.append(el("div", { class: "swatch", role: "listitem", title: p.hex + " · " + Math.round(p.weight * 100) + " %", style: { flexGrow: String(Math.max(p.weight, 0.02)) } }, [
         el("span", { class: "chip", style: { background: p.hex } }),
-        el("span", { class: "swatch-label", text: p.hex + " " + Math.round(p.weight * 100) + "%" }),
+        el("span", { class: "swatch-label", text: p.hex }),
+        el("span", { class: "swatch-label", text: Math.round(p.weight * 100) + " %" }),
       ]));
     }
     return box;
@@ -918,7 +919,8 @@
       if (key === "created_at" || key.startsWith("analysis.stage_seconds")) continue;
       if (key === "color_profile.palette") { out[key] = { palette: v }; continue; }
       if (Array.isArray(v)) {
-        if (v.length <= 9 && v.every((x) => typeof x === "number" || x === null)) v.forEach((x, i) => { out[key + "[" + i + "]"] = x; });
+        if (!v.length) out[key + " (count)"] = 0;
+        else if (v.length <= 9 && v.every((x) => typeof x === "number" || x === null)) v.forEach((x, i) => { out[key + "[" + i + "]"] = x; });
         else if (v.length && Array.isArray(v[0])) v.forEach((row, i) => row.forEach((x, j) => { out[key + "[" + i + "][" + j + "]"] = x; }));
         else out[key + " (count)"] = v.length;
       } else if (v && typeof v === "object") flatten(v, key, out);
@@ -947,13 +949,20 @@
 
   function renderCompare(ra, rb) {
     const fa = flatten(ra.style_json), fb = flatten(rb.style_json);
-    const keys = Array.from(new Set(Object.keys(fa).concat(Object.keys(fb))));
+    // documented fields first, then the extended ones, in the order of STYLE_DNA.md
+    const order = ["version", "aspect_ratio", "frame_rate", "cut_frequency", "motion_intensity", "zoom_usage", "use_subtitles",
+      "tempo_bpm", "music_genre", "source_duration_seconds", "extraction_confidence", "color_grade", "audio_style",
+      "primary_transition", "secondary_transition", "detected_beats", "text_overlays", "resolution", "shots", "transitions",
+      "pacing", "beats", "loudness", "color_profile", "motion", "analysis"];
+    const rank = (k) => { const i = order.indexOf(k.split(/[.[ ]/)[0]); return i < 0 ? order.length : i; };
+    const keys = Array.from(new Set(Object.keys(fa).concat(Object.keys(fb)))).map((k, i) => [rank(k), i, k])
+      .sort((p, q) => p[0] - q[0] || p[1] - q[1]).map((x) => x[2]);
     const tbody = el("tbody");
     let diffs = 0;
     for (const k of keys) {
       const va = fa[k], vb = fb[k];
       let same, delta = "";
-      const cell = (v) => v && v.palette ? palette(v.palette) : fmtNum(v === undefined ? null : v, 3);
+      const cell = (v) => v && v.palette ? palette(v.palette) : v === undefined ? "—" : v === null ? "null" : fmtNum(v, 3);
       if (va && va.palette || vb && vb.palette) {
         same = JSON.stringify(va) === JSON.stringify(vb);
       } else if (typeof va === "number" && typeof vb === "number") {
