@@ -149,3 +149,23 @@ def without_models(tmp_path):
     models.set_models_path(tmp_path / "no-models")
     yield
     models.set_models_path(previous)
+
+
+def upload_file(client, path, name=None, headers=None, **form):
+    """POST a file to /api/v1/videos/upload as multipart, encoded in memory.
+
+    (The test client's own encoder spills bodies over 500 kB to a temp file it never
+    closes, which the warnings-as-errors setting reports.)
+    """
+    import io
+    import os
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    with open(path, "rb") as fh:
+        payload = fh.read()
+    fields = {"file": FileStorage(io.BytesIO(payload), filename=name or os.path.basename(path)), **form}
+    boundary, body = encode_multipart(fields)
+    return client.post("/api/v1/videos/upload", data=body, headers=headers or {},
+                       content_type=f"multipart/form-data; boundary={boundary}")

@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_app
+from conftest import make_app, upload_file
 
 VID_RE = r"^vid_[0-9a-f]{16}$"
 
 
 def upload(client, path, name=None, **form):
-    with open(path, "rb") as fh:
-        data = {"file": (io.BytesIO(fh.read()), name or os.path.basename(path)), **form}
-    return client.post("/api/v1/videos/upload", data=data, content_type="multipart/form-data")
+    return upload_file(client, path, name=name, **form)
 
 
 def assert_error(resp, status, code):

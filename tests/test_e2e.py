@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import make_app
+from conftest import make_app, upload_file
 
 pytestmark = pytest.mark.slow
 
@@ -51,9 +51,7 @@ def service(tmp_path_factory, prepared_models):
 
 
 def upload(client, path, **form):
-    with open(path, "rb") as fh:
-        resp = client.post("/api/v1/videos/upload", data={"file": (io.BytesIO(fh.read()), path.rsplit("/", 1)[-1]), **form},
-                           content_type="multipart/form-data")
+    resp = upload_file(client, path, **form)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     return resp.get_json()["data"]
 
@@ -126,7 +124,9 @@ def test_apply_job_end_to_end(service, template_and_footage):
     with av.open(io.BytesIO(data)) as c:
         n = sum(1 for _ in c.decode(video=0))
     assert abs(n - round(meta["duration_seconds"] * 25)) <= 2
-    plan = json.loads(client.get(f"/api/v1/jobs/{job['job_id']}/artifacts/edit_plan").get_data())
+    resp = client.get(f"/api/v1/jobs/{job['job_id']}/artifacts/edit_plan")
+    plan = json.loads(resp.get_data())
+    resp.close()
     assert plan["version"] == "1.0" and plan["segments"]
     cube = client.get(f"/api/v1/jobs/{job['job_id']}/artifacts/lut")
     assert b"LUT_3D_SIZE 33" in cube.data
