@@ -217,9 +217,7 @@ def analyse_audio(track, *, control: Control | None = None, use_vad_model: bool 
 
     t0 = time.perf_counter()
     if samples.shape[0]:
-        import soxr
-
-        mono16 = soxr.resample(mono, sr, speech_mod.SR, quality="HQ").astype(np.float32) if sr != speech_mod.SR else mono
+        mono16 = speech_mod.to_16k(mono, sr)
         segs, name = speech_mod.detect_speech(mono16, sr=speech_mod.SR, use_model=use_vad_model)
         out.speech_segments_s = segs
         out.speech_detector = name

@@ -127,6 +127,18 @@ def energy_probabilities(x: np.ndarray) -> tuple[np.ndarray, float]:
     return speechy.astype(np.float32), hop / SR
 
 
+def to_16k(x: np.ndarray, sr: int) -> np.ndarray:
+    """Mono float32 at 16 kHz (soxr HQ resampling when ``sr`` differs)."""
+    if sr <= 0:
+        raise ValueError(f"sr must be > 0, got {sr}")
+    x = np.asarray(x, np.float32).reshape(-1)
+    if sr == SR:
+        return x
+    import soxr
+
+    return soxr.resample(x, sr, SR, quality="HQ").astype(np.float32)
+
+
 def detect_speech(mono_16k: np.ndarray, *, sr: int = SR,
                   use_model: bool = True) -> tuple[list[tuple[float, float]], str]:
     """Speech segments [(start_s, end_s)] of ``mono_16k`` and the detector's name.
@@ -136,11 +148,7 @@ def detect_speech(mono_16k: np.ndarray, *, sr: int = SR,
     """
     if sr <= 0:
         raise ValueError(f"sr must be > 0, got {sr}")
-    x = np.asarray(mono_16k, np.float32).reshape(-1)
-    if sr != SR:
-        import soxr
-
-        x = soxr.resample(x, sr, SR, quality="HQ").astype(np.float32)
+    x = to_16k(mono_16k, sr)
     duration = x.size / SR
     sess = None
     if use_model:
