@@ -19,7 +19,8 @@
   proportions follow the template; its duration is the template's, clipped to 40 % of the
   shorter neighbouring segment; under two frames → a cut. ``transitions: false`` → all cuts.
   A transition's frames belong to the segment it leads into (its ``output_in`` is the
-  transition's first frame).
+  transition's first frame); the outgoing picture continues the previous segment's footage
+  for ``tail_ms`` (footage left in its shot) and then holds its last frame.
 * **Footage segments** (1:1 speed): chosen in output order; candidate starts on a 0.1 s grid
   inside one footage shot (one footage frame of margin from each cut), long enough for the
   segment plus the outgoing transition's handle. Score = mean per-shot motion (0..1, from
@@ -131,10 +132,13 @@ def _duration(dna: Mapping[str, Any], info: VideoInfo | None = None) -> float:
     return float(info.duration_seconds) if info else 0.0
 
 
-def snap_to_beats(cuts_s: Sequence[float], beats_s: Sequence[float], *, fps: float, total_frames: int, min_frames: int) -> tuple[list[int], list[bool]]:
+def snap_to_beats(cuts_s: Sequence[float], beats_s: Sequence[float], *, fps: float, total_frames: int, min_frames: int,
+                  max_frames: int | None = None) -> tuple[list[int], list[bool]]:
     """Cut frames: each cut (seconds) moved to the nearest free beat within half the local beat
     period (frame = first at or after the beat), else kept (first frame at or after the cut).
-    Returns (frames, on_beat flags); frames strictly increase with ≥ ``min_frames`` gaps."""
+    Returns (frames, on_beat flags); frames strictly increase with ≥ ``min_frames`` gaps, and a
+    snap is refused when it would make a shot longer than ``max_frames`` (the longest footage
+    shot) or leave too little room for the remaining shots."""
     b = np.sort(np.asarray([x for x in beats_s if x is not None], float))
     frames: list[int] = []
     flags: list[bool] = []
@@ -153,6 +157,8 @@ def snap_to_beats(cuts_s: Sequence[float], beats_s: Sequence[float], *, fps: flo
                 if k in used or abs(b[k] - c) > period / 2 + 1e-9:
                     continue
                 f = int(math.ceil(b[k] * fps - 1e-6))
+                if max_frames is not None and (f - prev > max_frames or total_frames - f > max_frames * (ncuts - j)):
+                    continue
                 if prev + min_frames <= f <= room_end:
                     chosen = f
                     used.add(k)
@@ -245,6 +251,7 @@ def _choose(lengths: list[float], handles: list[float], spans: list[tuple[float,
         ideal = footage_s * sum(need[:i]) / total if total > 0 else 0.0
         after = sum(need[i + 1:]) * 0.999
         chosen = None
+        used_h = 0.0
         for lo, hi, hh in ((prev_end, footage_s - after - ln - h, h), (prev_end, footage_s - after - ln, 0.0),
                            (prev_end, footage_s - ln, 0.0), (0.0, footage_s - ln, 0.0)):
             mg = np.where(sh_b - sh_a > ln + hh + 2 * margin, margin, 0.0)
@@ -258,11 +265,12 @@ def _choose(lengths: list[float], handles: list[float], spans: list[tuple[float,
             s = (cum[i1] - cum[i0]) / np.maximum(1e-9, (i1 - i0) * GRID_S) - 0.5 * np.abs(a - ideal) / max(unit, 1e-9)
             k = int(np.argmax(s))  # first best: deterministic
             chosen = float(a[k])
+            used_h = hh
             break
         if chosen is None:  # segment longer than every shot (cannot happen after splitting) — start of footage
-            chosen = 0.0
+            chosen, used_h = 0.0, 0.0
         out.append(round(chosen, 3))
-        prev_end = chosen + ln + h  # the outgoing handle is shown during the next transition
+        prev_end = chosen + ln + used_h  # a reserved outgoing handle is shown during the next transition
     return out
 
 
@@ -304,7 +312,10 @@ def build_plan(
     # pacing: template shot lengths scaled, long ones split to fit footage shots
     f_spans = _spans_s(footage_dna, footage_s)
     f_spans = [(a, min(b, footage_s)) for a, b in f_spans if a < footage_s] or [(0.0, footage_s)]
-    longest = max(b - a for a, b in f_spans) - 2.0 / max(footage_info.frame_rate, 1.0)
+    # the output is rounded to whole frames and the renderer holds the footage's last frame:
+    # let the last shot reach one output frame past the footage's end
+    f_spans[-1] = (f_spans[-1][0], footage_s + 1.0 / fps)
+    longest = max(b - a for a, b in f_spans)
     t_spans = _spans_s(template_dna, tmpl_s)
     lens = np.array([b - a for a, b in t_spans], float)
     lens = lens * duration / lens.sum()
@@ -320,7 +331,8 @@ def build_plan(
     min_frames = max(2, int(math.ceil(MIN_SEGMENT_S * fps)))
     min_frames = min(min_frames, max(1, total_frames // max(1, len(pieces))))
     beats = list(soundtrack_beats_s or []) if cfg["beat_sync"] else []
-    cut_frames, on_beat = snap_to_beats(cuts_s, beats, fps=fps, total_frames=total_frames, min_frames=min_frames)
+    cut_frames, on_beat = snap_to_beats(cuts_s, beats, fps=fps, total_frames=total_frames, min_frames=min_frames,
+                                        max_frames=max(min_frames, int(math.floor(longest * fps + 1e-6))))
     bounds = [0, *cut_frames, total_frames]
 
     # transitions
@@ -350,6 +362,9 @@ def build_plan(
         ln = seg_len[i]
         keys = reframe.crop_path(roi, footage_info.width, footage_info.height, aspect, a, a + ln + handles[i])
         shot = int(np.clip(np.searchsorted([s[1] for s in f_spans], a, side="right"), 0, len(f_spans) - 1))
+        # footage available after the out point inside the same shot, for the outgoing side of
+        # the next transition (the renderer holds the last frame beyond it)
+        tail = max(0.0, min(handles[i], f_spans[shot][1] - (a + ln)))
         segments.append({
             "index": i,
             "footage_in_ms": int(round(a * 1000)),
@@ -359,6 +374,7 @@ def build_plan(
             "output_in_frame": bounds[i],
             "output_out_frame": bounds[i + 1],
             "footage_shot": shot,
+            "tail_ms": int(math.floor(tail * 1000)),
             "transition_in": trans[i],
             "crop": [{"t_ms": int(round((k["t_s"] - a) * 1000)), "x": k["x"], "y": k["y"], "width": k["width"], "height": k["height"]} for k in keys],
             "lut": "global",

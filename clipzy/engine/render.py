@@ -11,7 +11,8 @@
 * the global LUT is applied by libavfilter's ``lut3d`` (:class:`clipzy.engine.lut.LutFilter`,
   tetrahedral); an identity LUT (``color_strength`` 0) is skipped so colours stay unchanged;
 * a transition occupies the first frames of the segment it leads into; the outgoing picture
-  is the previous segment continued past its out point (its own decoder, so no re-seek).
+  is the previous segment continued past its out point (its own decoder, so no re-seek) for
+  the plan's ``tail_ms`` (footage left in its shot), then its last frame held.
   Progress p = (k + 1) / (d + 1) for frame k of d, shaped by the easing (``linear``,
   ``ease-in`` p², ``ease-out`` 1 − (1 − p)², ``ease-in-out`` smoothstep): ``dissolve`` =
   crossfade, ``fade`` = the outgoing picture fades to black over the first half and the
@@ -71,6 +72,7 @@ class FootageReader:
         self._pending: av.VideoFrame | None = None
         self._eof = False
         self._cache: tuple[int, np.ndarray] | None = None
+        self._serial = 0  # counts frames made current (cache key; ids of freed frames get reused)
         self._last_dt = 1.0 / info.frame_rate if info.frame_rate > 0 else 0.04
 
     def close(self) -> None:
@@ -119,6 +121,7 @@ class FootageReader:
                 if self._cur is not None:
                     self._last_dt = max(1e-4, pt - self._cur_t)
                 self._cur, self._cur_t, self._pending = self._pending, pt, None
+                self._serial += 1
                 continue
             break
         if self._cur is None:
@@ -126,7 +129,7 @@ class FootageReader:
                 self._seek(0.0)
                 return self.frame_at(max(0.0, self.info.duration_seconds - self._last_dt))
             raise InvalidMediaError("the footage has no decodable frames")
-        key = id(self._cur)
+        key = self._serial
         if self._cache is None or self._cache[0] != key:
             arr = self._cur.to_ndarray(format="rgb24")
             rot = self.info.rotation
@@ -281,7 +284,8 @@ def render(
                     k = j - f0
                     if k < dtr:
                         # outgoing first (its decoder continues forward), then incoming
-                        a = prev.frame(prev_len + k / fps).copy()
+                        tail = segs[i - 1].get("tail_ms", dtr * 1000.0 / fps) / 1000.0
+                        a = prev.frame(min(prev_len + k / fps, prev_len + tail - 1.0 / fps)).copy()
                         b = src.frame(k / fps)
                         img = blend(a, b, tr["type"], ease((k + 1) / (dtr + 1), tr.get("easing", "linear")))
                     else:

@@ -168,3 +168,54 @@ def click_music(bpm: float, seconds: float, *, sample_rate: int = 48000, offset_
         y[i: i + m] += kick[:m]
     y = (y / np.max(np.abs(y)) * 0.7).astype(np.float32)
     return np.stack([y, y], axis=1), beats
+
+
+#: distinct real shots (file, start second) used to build footage with known cuts
+REAL_SHOTS = [("cockatoo.mp4", 0.5), ("bigbuckbunny.mp4", 0.5), ("birds.mp4", 0.0), ("wannaworktogether.mp4", 20.0),
+              ("cockatoo.mp4", 9.0), ("bigbuckbunny.mp4", 3.5), ("wannaworktogether.mp4", 60.0), ("cockatoo.mp4", 4.0)]
+
+
+def make_footage(path, media_dir, *, shots: int = 8, shot_s: float = 1.0, fps: float = 25.0, size=(320, 180),
+                 audio: bool = True, loop_to_s: float | None = None) -> tuple[str, list[int], list[np.ndarray]]:
+    """Footage of ``shots`` distinct real shots (``REAL_SHOTS``), each ``shot_s`` long, hard cuts.
+
+    Returns (path, shot boundaries in ms, the frames written). ``audio`` adds a quiet
+    noise bed (−30 dBFS RMS). ``loop_to_s`` repeats the shot list until that duration.
+    """
+    import os
+
+    from tests.synth.video import shared_media_frames, write_video
+
+    n = int(round(shot_s * fps))
+    frames: list[np.ndarray] = []
+    bounds = [0]
+    total = loop_to_s if loop_to_s else shots * shot_s
+    k = 0
+    while len(frames) < int(round(total * fps)):
+        name, start = REAL_SHOTS[k % min(shots, len(REAL_SHOTS))]
+        src = shared_media_frames(os.path.join(media_dir, name), start_s=start + 0.01 * (k // len(REAL_SHOTS)), count=n, size=size)
+        while len(src) < n:  # short clips (birds is 1 s): hold the last frame
+            src.append(src[-1])
+        frames.extend(src)
+        bounds.append(int(round(len(frames) * 1000 / fps)))
+        k += 1
+    sound = None
+    if audio:
+        rng = np.random.default_rng(5)
+        sound = (0.0316 * rng.standard_normal((int(len(frames) / fps * 48000), 2))).astype(np.float32)
+    write_video(path, frames, fps=fps, audio=sound)
+    return str(path), bounds, frames
+
+
+def make_template(path, *, seconds: float, fps: float = 25.0, size=(144, 256), bpm: float | None = 120.0,
+                  offset_s: float = 0.3) -> tuple[str, np.ndarray]:
+    """A small template clip (grey ramp frames) with click music at ``bpm`` (None → no audio).
+    Returns (path, beat times in seconds)."""
+    from tests.synth.video import write_video
+
+    n = int(round(seconds * fps))
+    w, h = size
+    frames = [np.full((h, w, 3), (i * 5) % 255, np.uint8) for i in range(n)]
+    audio, beats = (None, np.zeros(0)) if bpm is None else click_music(bpm, seconds, offset_s=offset_s)
+    write_video(path, frames, fps=fps, audio=audio)
+    return str(path), beats
