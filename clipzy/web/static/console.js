@@ -375,7 +375,9 @@
       const btn = $("#start-job");
       btn.disabled = true;
       try {
-        const job = await api("/jobs", { method: "POST", body });
+        // one Idempotency-Key per click: a retry after the key prompt cannot create a second job
+        const idem = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
+        const job = await api("/jobs", { method: "POST", body, headers: { "Idempotency-Key": idem } });
         state.jobs[job.job_id] = job;
         await loadJobs(1);
         watch(job.job_id);
@@ -552,6 +554,7 @@
     out.replaceChildren(el("p", { class: "muted", text: "Loading the result…" }));
     try {
       const r = state.results[jobId] || await api("/jobs/" + jobId + "/result");
+      r._fetchedAt = r._fetchedAt || Date.now();
       state.results[jobId] = r;
       if (state.detailJob !== jobId) return;
       renderResult(r, out);
@@ -569,7 +572,7 @@
     const links = el("ul", { class: "downloads", "aria-label": "Downloads" });
     const names = { output: "Output video (MP4)", lut: "Colour LUT (.cube)", edit_plan: "Edit plan (JSON)", style_dna: "Style DNA (JSON)" };
     for (const k of ["output", "lut", "edit_plan", "style_dna"]) {
-      if (arts[k]) links.append(el("li", {}, el("a", { class: "button", href: localUrl(arts[k]), download: r.job_id + "-" + k, dataset: { artifact: k }, text: "Download " + names[k] })));
+      if (arts[k]) links.append(el("li", {}, el("a", { class: "button", href: localUrl(arts[k]), download: r.job_id + "-" + k, dataset: { artifact: k }, text: "Download " + names[k], onclick: refreshStale(r) })));
     }
     out.append(el("div", { class: "card" }, [
       el("h3", { text: "Result" }),
@@ -581,6 +584,17 @@
     if (r.mode === "apply" && r.output_video_url) out.append(renderApply(r));
     if (dna) out.append(renderDna(dna, r.mode === "apply" ? "Style DNA of the template" : "Style DNA", arts.style_dna, r.job_id));
     else out.append(el("p", { class: "muted", text: "This job has no Style DNA." }));
+  }
+
+  /** Signed URLs expire (CLIPZY_URL_TOKEN_TTL_SECONDS, 1 h by default): reload the result before using old ones. */
+  const STALE_MS = 45 * 60 * 1000;
+  function refreshStale(r) {
+    return (e) => {
+      if (!r._fetchedAt || Date.now() - r._fetchedAt < STALE_MS || !/[?&]token=/.test(e.currentTarget.href)) return;
+      e.preventDefault();
+      delete state.results[r.job_id];
+      loadResult(r.job_id);
+    };
   }
 
   /* ---------------------------------------------------------------- Style DNA pictures */
@@ -775,6 +789,9 @@
         : el("p", { class: "muted novid", text: "The original is shown only in the browser tab that uploaded it (the API serves uploaded videos to the engine, not back to browsers)." }),
       el("figcaption", { text: label }),
     ]);
+    const onVideoError = () => {
+      if (r._fetchedAt && Date.now() - r._fetchedAt > 60000 && state.results[r.job_id] === r) { delete state.results[r.job_id]; loadResult(r.job_id); }
+    };
     const box = el("div", { class: "card apply" }, [
       el("h3", { text: "Template, footage and output" }),
       el("div", { class: "side-by-side" }, [
@@ -783,6 +800,8 @@
         vid("Output", outUrl, "vid-output"),
       ]),
     ]);
+    const outVid = $("#vid-output", box);
+    if (outVid) outVid.addEventListener("error", onVideoError);
     box.append(splitView(r, foot && foot.objectUrl, outUrl));
     return box;
   }
