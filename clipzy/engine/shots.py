@@ -198,8 +198,10 @@ def classify_span(frames: np.ndarray, *, span: tuple[int, int] | None = None, da
             done = np.nonzero(prog > 0.96)[0]
             span_hi = last + (int(done[0]) if len(done) else len(prog) - 1)
             in_curve = prog[1:span_hi - last]
-        else:
-            span_hi = first  # fade to black/white: ends at the first flat frame
+        else:  # fade to black/white: ends where the level is (all but) reached
+            prog = 1 - np.abs(mean[first:] - level) / (abs(mean[0] - level) + 1e-6)
+            done = np.nonzero(prog > 0.97)[0]
+            span_hi = first + (int(done[0]) if len(done) else 0)
         curve = out_curve if len(out_curve) >= len(in_curve) else in_curve
         span_lo = max(1, span_lo)
         return SpanType("fade", span_lo, max(span_lo, span_hi), easing_of(curve), 1.0,
@@ -238,7 +240,14 @@ def classify_span(frames: np.ndarray, *, span: tuple[int, int] | None = None, da
             if len(moving):
                 lo, hi = int(moving[0]), int(moving[-1]) + 1
         return SpanType("wipe", lo, hi, easing_of(w_prog[lo:hi]), float(np.clip(1 - ratio, 0, 1)), hist)
-    # dissolve: progress of the blend weight inside the span, ends taken just outside it
+    # dissolve: widen over the slow start/end of an eased blend (monotonic, up to half
+    # the core length each side), then the progress of the blend weight inside the span
+    lim = max(1, (hi - lo) // 2)
+    lo0, hi0 = lo, hi
+    while lo > 1 and lo0 - lo < lim and 0.015 < alpha[lo - 1] < alpha[lo] - 0.004:
+        lo -= 1
+    while hi < n - 1 and hi - hi0 < lim and alpha[hi - 1] + 0.004 < alpha[hi] < 0.985:
+        hi += 1
     a0, a1 = alpha[lo - 1], alpha[min(hi, n - 1)]
     prog = (alpha[lo:hi] - a0) / (a1 - a0) if a1 - a0 > 0.2 else alpha[lo:hi]
     resid = float(np.mean(np.sqrt(((g[lo:hi] - blend[lo:hi]) ** 2).reshape(hi - lo, -1).mean(1)) / rms_ab))
@@ -275,17 +284,19 @@ class _Streaming:
         self.times: list[float] = []
         self.transitions: list[Transition] = []
         self._last_end = 0  # last frame index used by an accepted transition
-        self._cands: list[tuple[int, int, float, frozenset[str]]] = []
+        self._cands: list[tuple] = []  # (lo, hi, confidence, allowed types[, long-range only])
         self.long_threshold = long_threshold
         self.long_types = long_types
         self._gray: collections.deque = collections.deque(maxlen=2 * self.k + 1)
         self.long: list[float] = []  # mean |luma(t+k) - luma(t-k)| (0..255), index t-k
         self._lopen: tuple[int, int, float] | None = None
-        self._long_cands: list[tuple[int, int, float, frozenset[str]]] = []
+        self._long_cands: list[tuple] = []
         # long-range candidates may merge with the others (True) or only fill gaps (False)
         self.long_merges = True
         self._model_spans: list[tuple[int, int]] = []  # regions the subclass proposed (bounded by #transitions)
         self.flat: list[bool] = []  # frame is near-black/white and uniform
+        self.mean_luma: list[float] = []  # mean luma per frame (0..255)
+        self._spans: list[tuple[int, int]] = []  # frame spans of accepted transitions
 
     @property
     def n(self) -> int:
@@ -299,6 +310,7 @@ class _Streaming:
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
         m, s = float(gray.mean()), float(gray.std())
         self.flat.append((m < 24 or m > 232) and s < 14)
+        self.mean_luma.append(m)
         self._gray.append(gray)
         if len(self._gray) == self._gray.maxlen:
             self.long.append(float(np.abs(self._gray[-1] - self._gray[0]).mean()))
@@ -329,7 +341,7 @@ class _Streaming:
         # keep peaks that stand out from the valley towards the previous kept peak
         kept: list[int] = []
         for j in peaks:
-            if kept and d[kept[-1]:j + 1].min() > 0.75 * min(d[kept[-1]], d[j]):
+            if kept and d[kept[-1]:j + 1].min() > 0.9 * min(d[kept[-1]], d[j]):
                 if d[j] > d[kept[-1]]:
                     kept[-1] = j
                 continue
@@ -344,7 +356,7 @@ class _Streaming:
                 hi += 1
             c_lo, c_hi = a + lo + self.k, a + hi + self.k  # centred frame indices
             conf = float(np.clip(d[j] / 60, 0.3, 1))
-            self._long_cands.append((c_lo - 2, c_hi + 2, conf, self.long_types))
+            self._long_cands.append((c_lo - 2, c_hi + 2, conf, self.long_types, True))
 
     def _frames(self, lo: int, hi: int) -> np.ndarray | None:
         """Frames lo..hi-1 (clamped to the clip) if still buffered."""
@@ -359,12 +371,26 @@ class _Streaming:
         return self.times[-1] + (k - self.n + 1) / self.fps
 
     def _extend_flat(self, lo: int, hi: int) -> tuple[int, int]:
-        """Grow a region across near-black/white frames at its ends (fades through black)."""
-        while hi < self.n - 1 and self.flat[hi]:
-            hi += 1
-        while lo > 0 and self.flat[lo]:
-            lo -= 1
-        return lo, hi
+        """Grow a region that holds or touches near-black/white frames over the whole
+        flat run and the luma ramps into and out of it (a fade through black/white)."""
+        lo, hi = max(0, lo), min(self.n - 1, hi)
+        flats = [j for j in range(max(0, lo - 1), min(self.n, hi + 2)) if self.flat[j]]
+        if not flats:
+            return lo, hi
+        first, last = flats[0], flats[-1]
+        while first > 0 and self.flat[first - 1]:
+            first -= 1
+        while last < self.n - 1 and self.flat[last + 1]:
+            last += 1
+        m = self.mean_luma
+        level = 0.0 if m[first] < 128 else 255.0
+        j = first
+        while j > 0 and first - j < self.max_span and abs(m[j - 1] - level) > abs(m[j] - level) + 0.3:
+            j -= 1
+        k = last
+        while k < self.n - 1 and k - last < self.max_span and abs(m[k + 1] - level) > abs(m[k] - level) + 0.3:
+            k += 1
+        return min(lo, max(0, j - 1)), max(hi, min(self.n - 1, k + 1))
 
     def _flush(self, horizon: int, final: bool = False) -> None:
         """Type merged candidates whose regions end before frame ``horizon``."""
@@ -382,10 +408,10 @@ class _Streaming:
         if not ready:
             return
         self._cands = [c for c in self._cands if c[1] >= horizon]
-        groups: list[list[tuple[int, int, float, frozenset[str]]]] = []
+        groups: list[list[tuple]] = []
         for c in ready:
             lo, hi = self._extend_flat(c[0], c[1])
-            c = (lo, hi, c[2], c[3])
+            c = (lo, hi, c[2], c[3], len(c) > 4 and c[4])
             if groups and c[0] <= max(x[1] for x in groups[-1]):
                 groups[-1].append(c)
             else:
@@ -395,6 +421,9 @@ class _Streaming:
             hi = max(x[1] for x in grp)
             allowed = frozenset().union(*(x[3] for x in grp))
             conf = max(x[2] for x in grp)
+            long_only = all(x[4] if len(x) > 4 else False for x in grp)
+            if long_only and any(s_ - 2 <= hi and lo <= e_ + 2 for s_, e_ in self._spans):
+                continue  # the long-range echo of a transition already typed
             cuts = [x for x in grp if x[1] - x[0] == 1]
             if cuts and len(grp) > 1 and not any(self.flat[lo:hi + 1]):
                 # sharp steps inside a wider region: try them as cuts first
@@ -415,12 +444,17 @@ class _Streaming:
         if fr is None:
             return
         st = classify_span(fr)
-        if st is None or st.type not in allowed:
+        if st is None or st.type not in allowed or not self._accept(st, confidence):
             return
         start, end = lo + st.start, lo + st.end
         conf = float(np.clip(confidence * (0.5 + 0.5 * st.score), 0, 1))
         self.transitions.append(Transition(self._time(start), self._time(end), st.type, round(conf, 3), st.easing))
+        self._spans.append((start, end))
         self._last_end = end
+
+    def _accept(self, st: SpanType, confidence: float) -> bool:
+        """Hook: whether a typed span is kept (the fallback filters weak ones)."""
+        return True
 
     def _finish_common(self) -> None:
         if self._lopen is not None:
@@ -543,14 +577,21 @@ class ClassicalDetector(_Streaming):
     its neighbours (PySceneDetect's AdaptiveDetector idea); ``min_content``: and at
     least this mean HSV difference (0..255). ``gradual_threshold``: mean luma
     difference (0..255) between frames 0.8 s apart that opens a gradual span.
+    ``min_hist_distance``: colour-histogram distance (0..1) the two sides of a cut,
+    dissolve or wipe must have (rejects camera motion; misses cuts between shots of
+    very similar colour).
     """
 
     detector_name = "classical-content-fade-dissolve"
 
     def __init__(self, info: VideoInfo | None, *, width: int = 64, adaptive_threshold: float = 3.0,
-                 min_content: float = 12.0, gradual_threshold: float = 22.0, max_span_s: float = 3.0) -> None:
+                 min_content: float = 12.0, gradual_threshold: float = 22.0, min_hist_distance: float = 0.45,
+                 max_span_s: float = 3.0) -> None:
         if adaptive_threshold <= 1 or min_content <= 0 or gradual_threshold <= 0 or width < 16:
             raise ValueError("bad thresholds (adaptive_threshold > 1, others > 0, width >= 16)")
+        if not 0 <= min_hist_distance < 1:
+            raise ValueError("min_hist_distance must be in [0, 1)")
+        self.min_hist_distance = min_hist_distance
         if info is not None and info.width > 0:
             h = max(8, int(round(info.height * width / info.width)))
         else:
@@ -577,6 +618,12 @@ class ClassicalDetector(_Streaming):
             self.content.append(float(diff.mean()))
         self._hsv_prev = hsv
         self._detect(final=False)
+
+    def _accept(self, st: SpanType, confidence: float) -> bool:
+        """Without a learned model, camera motion is the main source of false
+        boundaries: keep a cut/dissolve/wipe only when the two sides differ in colour
+        (HSV histogram Bhattacharyya distance >= ``min_hist_distance``)."""
+        return st.type == "fade" or st.hist_distance >= self.min_hist_distance
 
     def _cut_at(self, t: int) -> float | None:
         c = self.content
