@@ -139,7 +139,7 @@ def test_key_prompt_when_api_keys_are_on(tmp_path, media_file):
         page.wait_for_selector("#key-error:not([hidden])")
         assert "refused" in page.inner_text("#key-error")
         page.fill("#key-input", "k-right-0123456789")
-        page.click("#key-form button[type=submit]")
+        page.press("#key-input", "Enter")  # keyboard submit
         dialog.wait_for(state="hidden")
         page.wait_for_selector("#jobs-body >> text=No jobs yet.")
         assert page.evaluate("sessionStorage.getItem('clipzy.apiKey')") == "k-right-0123456789"
@@ -406,5 +406,35 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
             shot(phone, "10-result-phone")
             assert phone_errors == []
             assert unexpected(errors, 401) == []  # only the first, keyless requests were refused
+    finally:
+        clipzy.stop_workers(app)
+
+
+def test_failed_job_shows_the_stage_and_error_code(tmp_path, media_file):
+    """A job over PROCESSING_TIMEOUT_SECONDS fails with JOB_TIMEOUT: the row and the detail say so."""
+    need_browser()
+    footage = media_file("realshort.mp4")
+    app = make_app(tmp_path, CLIPZY_START_RUNNER=True, MAX_CONCURRENT_JOBS=1, PROCESSING_TIMEOUT_SECONDS=0.5)
+    try:
+        with LiveServer(app) as srv, browser_page() as (page, errors):
+            page.goto(srv.url + "/")
+            page.set_input_files("#file-footage", footage)
+            page.wait_for_selector("#drop-footage[data-state=done]", timeout=30000)
+            page.check("input[name=mode][value=extract-footage]")
+            page.click("#start-job")
+            page.wait_for_selector("#jobs-body tr[data-status=failed]", timeout=60000)
+            job_id = page.get_attribute("#jobs-body tr[data-status=failed]", "data-job-id")
+            with app.app_context():
+                job = app.test_client().get(f"/api/v1/jobs/{job_id}").get_json()["data"]
+            assert job["error"]["code"] == "JOB_TIMEOUT"
+            assert "JOB_TIMEOUT" in page.inner_text(f"#job-row-{job_id}")
+            page.wait_for_selector("#detail-status .error")
+            detail = page.inner_text("#detail-status .error")
+            assert "JOB_TIMEOUT" in detail and job["error"]["message"] in detail
+            if job["error"]["stage"]:
+                assert page.get_attribute(f"#detail-status .stepper li[data-stage={job['error']['stage']}]", "class").startswith("failed")
+            assert page.locator("#detail-status button:has-text('Cancel job')").count() == 0
+            shot(page, "11-failed-job", full_page=False)
+            assert errors == []
     finally:
         clipzy.stop_workers(app)

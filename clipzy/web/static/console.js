@@ -544,7 +544,7 @@
         el("span", { text: j.progress_percent + " %" + (current ? " · " + STAGE_LABEL[current] : "") }),
       ]),
       steps,
-      j.error ? el("p", { class: "error", role: "alert", text: "Failed in " + (j.error.stage || "?") + ": " + j.error.message + " (" + j.error.code + ")" }) : null,
+      j.error ? el("p", { class: "error", role: "alert", text: "Failed" + (j.error.stage ? " in " + (STAGE_LABEL[j.error.stage] || j.error.stage) : "") + ": " + j.error.message + " (" + j.error.code + ")" }) : null,
       TERMINAL.has(j.status) ? null : el("button", { type: "button", class: "danger", text: "Cancel job", onclick: () => cancelJob(j.job_id) }),
     ]);
   }
