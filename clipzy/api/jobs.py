@@ -26,6 +26,12 @@ JSON_BODY_LIMIT_BYTES = 1024 * 1024
 
 FILE_RESPONSE = {"description": "The file (HTTP Range supported)",
                  "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+#: What the downloads really send (ARTIFACTS' mimetypes): the MP4, and the JSON / .cube text artifacts.
+OUTPUT_RESPONSE = {"description": "The rendered MP4 (HTTP Range supported)", "content": {"video/mp4": _BINARY}}
+ARTIFACT_RESPONSE = {"description": "The artifact (HTTP Range supported): output → video/mp4, style_dna and"
+                                    " edit_plan → application/json, lut → text/plain (.cube)",
+                     "content": {"video/mp4": _BINARY, "application/json": _BINARY, "text/plain": _BINARY}}
 
 
 def services():
@@ -202,7 +208,7 @@ def _send_artifact(job_id: str, name: str):
 
 @blp.route("/<string:job_id>/output")
 class JobOutput(MethodView):
-    @blp.doc(responses={"200": FILE_RESPONSE, "206": FILE_RESPONSE})
+    @blp.doc(responses={"200": OUTPUT_RESPONSE, "206": OUTPUT_RESPONSE})
     @blp.fails(404, "JOB_NOT_FOUND, OUTPUT_NOT_AVAILABLE")
     def get(self, job_id: str):
         """The rendered MP4 (video/mp4, HTTP Range supported)."""
@@ -211,7 +217,7 @@ class JobOutput(MethodView):
 
 @blp.route("/<string:job_id>/artifacts/<string:name>")
 class JobArtifact(MethodView):
-    @blp.doc(responses={"200": FILE_RESPONSE, "206": FILE_RESPONSE})
+    @blp.doc(responses={"200": ARTIFACT_RESPONSE, "206": ARTIFACT_RESPONSE})
     @blp.fails(404, "JOB_NOT_FOUND, OUTPUT_NOT_AVAILABLE")
     def get(self, job_id: str, name: str):
         """An artifact: `output` (MP4), `style_dna` (JSON), `lut` (.cube text), `edit_plan` (JSON)."""
