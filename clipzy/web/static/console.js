@@ -470,7 +470,8 @@
     if (state.detailJob === j.job_id) renderDetailStatus(j);
   }
 
-  /** Poll one job with backoff (0.5 s growing ×1.5 to 5 s while nothing changes); stops at a terminal status. */
+  /** Poll one job with backoff (0.5 s growing ×1.5 while nothing changes, to 2 s while processing and
+   * 5 s while queued, so short stages still show); stops at a terminal status. */
   function watch(jobId) {
     if (state.watchers[jobId]) return;
     let delay = 500;
@@ -479,7 +480,7 @@
       try {
         const j = await api("/jobs/" + jobId);
         const sig = j.status + "|" + j.progress_percent + "|" + j.current_stage;
-        delay = sig === last ? Math.min(delay * 1.5, 5000) : 500;
+        delay = sig === last ? Math.min(delay * 1.5, j.status === "processing" ? 2000 : 5000) : 500;
         last = sig;
         updateJob(j);
         if (TERMINAL.has(j.status)) {
@@ -770,8 +771,8 @@
       const grid = el("span", { class: "pos-grid", role: "img", "aria-label": t.position });
       for (const c of cells) grid.append(el("span", { class: c === t.position ? "on" : "" }));
       tbody.append(el("tr", {}, [
-        el("td", { text: t.content }), el("td", {}, [grid, " ", t.position]), el("td", { text: t.size + " px" }),
-        el("td", {}, [el("span", { class: "chip inline", style: { background: t.color } }), " ", t.color]),
+        el("td", { text: t.content }), el("td", {}, [grid, " ", t.position]), el("td", { text: typeof t.size === "number" ? Math.round(t.size) + " px" : "–" }),
+        el("td", {}, t.color ? [el("span", { class: "chip inline", style: { background: t.color } }), " ", t.color] : "–"),
         el("td", { text: fmtMs(t.start_ms) }), el("td", { text: fmtMs(t.duration_ms) }),
       ]));
     }
