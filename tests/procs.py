@@ -75,6 +75,7 @@ class Server:
         env.setdefault("CLIPZY_MODELS_PATH", str(self.instance.parent / "models"))
         cmd = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT),
                "--pythonpath", f"{ROOT},{TESTS}", self.module]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

@@ -9,7 +9,9 @@ What a job does depends on tags in the ORIGINAL file name of its ``video_id`` (t
 footage): ``slowanalysis`` makes ``video_analysis`` last ``CLIPZY_TEST_SLOW_S`` seconds;
 ``slowrender`` makes ``rendering`` last that long; ``fail`` makes ``video_analysis``
 raise; ``bigrender`` makes the render write ``CLIPZY_TEST_BIG_RENDER_BYTES`` bytes
-(default 64 MiB) as fast as the disk takes them. Untagged jobs take about 0.1 s per job. ``CLIPZY_TEST_HOLD_S``
+(default 64 MiB) as fast as the disk takes them; ``decode`` makes ``video_analysis``
+decode the footage with FFmpeg (frame threads) over and over for ``CLIPZY_TEST_SLOW_S``
+seconds: real CPU work on every core, like the engine's analysis pass. Untagged jobs take about 0.1 s per job. ``CLIPZY_TEST_HOLD_S``
 (default 0) holds every job that long at the start of ``video_analysis``.
 
 Artifacts are written like the engine must write them: ``style_dna.json`` and
@@ -62,11 +64,34 @@ def _wait(control: Control, seconds: float) -> None:
         time.sleep(min(0.05, left))
 
 
+def _decode_for(path: str, control: Control, seconds: float) -> int:
+    """Decode ``path`` (all its frames, threaded) again and again for ``seconds``; returns frames decoded."""
+    import av
+
+    end = time.monotonic() + seconds
+    frames = 0
+    while True:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for _frame in container.decode(stream):
+                frames += 1
+                if frames % 8 == 0:
+                    control.check()
+                    left = end - time.monotonic()
+                    control.progress(1.0 - max(0.0, left) / seconds)
+                    if left <= 0:
+                        return frames
+
+
 def video_analysis(ctx: JobContext, control: Control) -> None:
     tags = _tags(ctx)
     if "fail" in tags:
         raise RuntimeError("test stage failure (file name tagged 'fail')")
     _wait(control, float(os.environ.get("CLIPZY_TEST_HOLD_S", "0")))
+    if "decode" in tags:
+        _decode_for(ctx.video_path, control, slow_seconds())
+        return
     _wait(control, slow_seconds() if "slowanalysis" in tags else 0.02)
 
 

@@ -21,11 +21,32 @@ import unicodedata
 
 from flask import current_app, g
 from flask.wrappers import Request
+from werkzeug.formparser import FormDataParser, MultiPartParser
 
 MULTIPART_SLACK_BYTES = 64 * 1024  # room for the multipart headers around the file
+UPLOAD_READ_BYTES = 1024 * 1024  # bytes read from the request body per step of the multipart parser
+
+
+class LargeReadFormDataParser(FormDataParser):
+    """Werkzeug's form parser reading multipart bodies ``UPLOAD_READ_BYTES`` at a time, not 64 KiB.
+
+    Under gunicorn every body read costs a GIL hand-off and a copy of gunicorn's read-ahead
+    buffer: 64 KiB steps held one upload to about 55 MB/s on loopback, 1 MiB steps to about 200.
+    """
+
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        parser = MultiPartParser(stream_factory=self.stream_factory, max_form_memory_size=self.max_form_memory_size,
+                                 max_form_parts=self.max_form_parts, cls=self.cls, buffer_size=UPLOAD_READ_BYTES)
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
 
 
 class StreamingRequest(Request):
+    form_data_parser_class = LargeReadFormDataParser
+
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
         tmp_dir = current_app.extensions["clipzy"].storage.tmp
         fh = tempfile.NamedTemporaryFile(mode="w+b", buffering=0, dir=tmp_dir, prefix="upload-", suffix=".part",
