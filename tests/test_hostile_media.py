@@ -274,3 +274,76 @@ def test_hostile_engine_paths(name, corpus):
             assert audio_status == "ok" and audio is None, detail
     else:
         assert case.expect in ("reject", "either"), f"{name}: a valid video failed to probe: {meta}"
+
+
+# -- real extract jobs on accepted hostile files -----------------------------------------
+
+JOB_CASES = ["one_by_one_pixel", "odd_size_33x17", "rotation_90", "variable_frame_rate", "non_monotonic_timestamps",
+             "bytes_flipped_mid_stream", "stts_huge_sample_duration", "eight_audio_channels", "audio_8khz_mono",
+             "single_frame", "starts_mid_gop", "truncated_50pct_faststart_mp4", "audio_much_longer", "hevc"]
+JOBS_TIMEOUT_S = 300.0
+
+
+@pytest.mark.slow
+def test_extract_jobs_on_hostile_files_end_cleanly(corpus, tmp_path):
+    """Each job ends ``completed`` (with a Style DNA true to the file) or ``failed`` with
+    INVALID_MEDIA and a message a user can act on; never PROCESSING_ERROR, never stuck."""
+    from clipzy import stop_workers
+
+    app = make_app(tmp_path / "instance", CLIPZY_START_RUNNER=True, MAX_CONCURRENT_JOBS=1,
+                   PROCESSING_TIMEOUT_SECONDS=JOBS_TIMEOUT_S)
+    client = app.test_client()
+    try:
+        jobs: dict[str, tuple[str, dict]] = {}
+        for name in JOB_CASES:
+            resp = _upload(client, corpus[name])
+            if resp.status_code != 200:  # an "either" case this build refuses: nothing to run
+                assert corpus[name].expect == "either", resp.get_data(as_text=True)
+                continue
+            video = resp.get_json()["data"]
+            job = client.post("/api/v1/jobs", json={"video_id": video["video_id"]}).get_json()["data"]
+            jobs[name] = (job["job_id"], video["metadata"])
+        assert len(jobs) >= 5
+        # files that break after the upload (storage corruption): the job must fail INVALID_MEDIA
+        broken = {"stored_then_truncated": "truncated_10pct_mp4", "stored_then_audio_only": "audio_only_m4a_as_mp4",
+                  "stored_then_random": "random_bytes_mp4"}
+        storage = app.extensions["clipzy"].storage
+        for label, source in broken.items():
+            video = _upload(client, corpus["control_ok"]).get_json()["data"]
+            with open(corpus[source].path, "rb") as src, open(storage.video_path(f"{video['video_id']}.mp4"), "wb") as dst:
+                dst.write(src.read())
+            job = client.post("/api/v1/jobs", json={"video_id": video["video_id"]}).get_json()["data"]
+            jobs[label] = (job["job_id"], video["metadata"])
+        deadline = time.monotonic() + JOBS_TIMEOUT_S
+        final: dict[str, dict] = {}
+        while len(final) < len(jobs):
+            assert time.monotonic() < deadline, f"jobs still running after {JOBS_TIMEOUT_S} s: {set(jobs) - set(final)}"
+            for name, (job_id, _meta) in jobs.items():
+                if name not in final:
+                    job = client.get(f"/api/v1/jobs/{job_id}").get_json()["data"]
+                    if job["status"] not in ("queued", "processing"):
+                        final[name] = job
+            time.sleep(0.5)
+    finally:
+        stop_workers(app)
+
+    outcomes = {}
+    for name, job in final.items():
+        job_id, meta = jobs[name]
+        outcomes[name] = job["status"] if job["status"] == "completed" else job["error"]["code"]
+        if job["status"] == "completed":
+            result = client.get(f"/api/v1/jobs/{job_id}/result").get_json()["data"]
+            dna = result["style_json"]
+            assert dna["resolution"] == {"width": meta["width"], "height": meta["height"]}, name
+            assert dna["source_duration_seconds"] == pytest.approx(meta["duration_seconds"], abs=0.01), name
+            assert 0 <= dna["extraction_confidence"] <= 1
+            text = json.dumps(dna)
+            assert "NaN" not in text and "Infinity" not in text, name
+        else:
+            assert job["status"] == "failed", (name, job)
+            err = job["error"]
+            assert err["code"] == "INVALID_MEDIA", f"{name}: {err}"
+            assert len(err["message"]) >= 10 and "/" not in err["message"] and "Traceback" not in err["message"], err
+    print("extract job outcomes:", outcomes)
+    assert all(outcomes[label] == "INVALID_MEDIA" for label in broken), outcomes
+    assert os.listdir(Path(app.instance_path) / "tmp") == []
