@@ -68,6 +68,9 @@ def test_lut3d_filter_matches_numpy_reference(tmp_path):
     assert np.abs(out.astype(int) - ref).max() <= 6
     with pytest.raises(ValueError):
         f.apply(img[:10])
+    baked = lut.BakedLut(p)  # every 8-bit colour through lut3d once: identical results
+    rgba = baked.apply(img)
+    assert rgba.shape == (90, 160, 4) and np.array_equal(rgba[..., :3], out) and np.all(rgba[..., 3] == 255)
 
 
 CASES = [("birds.mp4", 0.0, 0.5, g) for g in sa.GRADES] + [("bigbuckbunny.mp4", 0.2, 2.0, g) for g in ("warm_film", "cool_desat")]

@@ -9,7 +9,9 @@
   frame (a numpy view) and scaled to the output size with OpenCV (area filter when
   shrinking, bilinear when enlarging);
 * the global LUT is applied by libavfilter's ``lut3d`` (:class:`clipzy.engine.lut.LutFilter`,
-  tetrahedral); an identity LUT (``color_strength`` 0) is skipped so colours stay unchanged;
+  tetrahedral) — for long renders baked once through lut3d into a 2²⁴-entry table
+  (:class:`~clipzy.engine.lut.BakedLut`, bit-identical, one gather per frame); an identity LUT
+  (``color_strength`` 0) is skipped so colours stay unchanged;
 * a transition occupies the first frames of the segment it leads into; the outgoing picture
   is the previous segment continued past its out point (its own decoder, so no re-seek) for
   the plan's ``tail_ms`` (footage left in its shot), then its last frame held.
@@ -44,7 +46,8 @@ from .media import VideoInfo, probe, rational
 
 AUDIO_RATE = 48000
 AUDIO_BITRATE = 192_000
-SEEK_AHEAD_S = 1.5  # decode forward instead of seeking when the target is this close ahead
+SEEK_AHEAD_S = 1.5
+BAKE_PIXELS = 60_000_000  # output pixels × frames above which the LUT is baked into a table  # decode forward instead of seeking when the target is this close ahead
 
 
 class FootageReader:
@@ -172,7 +175,7 @@ def blend(a: np.ndarray, b: np.ndarray, kind: str, p: float) -> np.ndarray:
 class _SegmentSource:
     """Crop + scale + LUT of one segment's footage at output size."""
 
-    def __init__(self, seg: Mapping[str, Any], reader: FootageReader, size: tuple[int, int], lut_filter: lutmod.LutFilter | None) -> None:
+    def __init__(self, seg: Mapping[str, Any], reader: FootageReader, size: tuple[int, int], lut_filter: lutmod.LutFilter | lutmod.BakedLut | None) -> None:
         self.seg = seg
         self.reader = reader
         self.size = size
@@ -181,7 +184,8 @@ class _SegmentSource:
         self.keys = [{"t_s": k["t_ms"] / 1000.0, "x": k["x"], "y": k["y"], "width": k["width"], "height": k["height"]} for k in seg["crop"]]
 
     def frame(self, dt_s: float) -> np.ndarray:
-        """Output-size RGB frame ``dt_s`` seconds after the segment's footage_in."""
+        """Output-size frame ``dt_s`` seconds after the segment's footage_in: uint8 RGB, or
+        RGBA (alpha 255) when graded by a :class:`~clipzy.engine.lut.BakedLut`."""
         img = self.reader.frame_at(self.f_in + dt_s)
         x, y, w, h = reframe.crop_at(self.keys, dt_s)
         H, W = img.shape[:2]
@@ -233,9 +237,12 @@ def render(
         audio = np.concatenate([audio, np.zeros((n_audio - audio.shape[0], 2), np.float32)])
     audio = np.ascontiguousarray(audio[:n_audio])
 
-    lut_filter = None
+    lut_filter: lutmod.LutFilter | lutmod.BakedLut | None = None
     if cube_path is not None and (lut is None or not lutmod.is_identity(lut)):
-        lut_filter = lutmod.LutFilter(cube_path, W, H)
+        # long renders: bake the LUT once through lut3d for all 2^24 colours (~1 s), then one
+        # table gather per frame; short ones: lut3d per frame
+        big = W * H * n_frames > BAKE_PIXELS
+        lut_filter = lutmod.BakedLut(cube_path) if big else lutmod.LutFilter(cube_path, W, H)
 
     out_path = os.fspath(out_path)
     d = os.path.dirname(os.path.abspath(out_path))
@@ -290,7 +297,7 @@ def render(
                         img = blend(a, b, tr["type"], ease((k + 1) / (dtr + 1), tr.get("easing", "linear")))
                     else:
                         img = src.frame(k / fps)
-                    vf = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+                    vf = av.VideoFrame.from_ndarray(img, format="rgba" if img.shape[2] == 4 else "rgb24").reformat(format="yuv420p")
                     vf.pts = fno
                     vf.time_base = frame_tb
                     for pkt in vs.encode(vf):
