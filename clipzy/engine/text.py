@@ -23,8 +23,8 @@ Sampling
 :class:`TextAnalyzer` is a :class:`~clipzy.engine.media.FramePump` consumer. It asks for
 frames ``ANALYSIS_WIDTH`` (960) display pixels wide, never wider than the source, every
 ``every_s`` seconds (default 0.5 s, i.e. 2 frames per second). A sampled frame whose 64×36
-grey thumbnail differs from the last OCR'd frame's by less than ``UNCHANGED_MAD`` (mean
-absolute difference, 0–255 levels) is not OCR'd: the text on screen is taken to be the same,
+grey thumbnail differs from the last OCR'd frame's by less than ``UNCHANGED_MAD`` on
+average and less than ``UNCHANGED_MAX`` in every cell (0–255 levels) is not OCR'd: the text on screen is taken to be the same,
 so every track seen in the last OCR'd frame is extended to it. Other frames go through text
 detection; a detected line whose box overlaps a live track's last box (IoU ≥
 ``REUSE_IOU``) and whose 96×24 grey thumbnail is unchanged (MAD < ``REUSE_MAD``) keeps that
@@ -112,8 +112,11 @@ MIN_SCORE = 0.80
 MIN_ALNUM = 2
 #: Minimum number of sampled frames a kept overlay was seen in.
 MIN_SAMPLES = 2
-#: Frame-change test: mean absolute difference (0–255) of 64×36 grey thumbnails.
+#: Frame-change test on 64×36 grey thumbnails (0–255 levels): unchanged when the mean
+#: absolute difference is below UNCHANGED_MAD and no thumbnail cell moved by UNCHANGED_MAX
+#: (a small caption appearing on a still picture changes few cells, but those a lot).
 UNCHANGED_MAD = 1.5
+UNCHANGED_MAX = 16.0
 #: Line reuse: IoU with a live track's last box and MAD of 96×24 grey line thumbnails.
 REUSE_IOU = 0.6
 REUSE_MAD = 4.0
@@ -501,7 +504,8 @@ class TextAnalyzer:
             return
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         thumb = _thumb(gray, _THUMB)
-        if self._last_thumb is not None and float(np.abs(thumb - self._last_thumb).mean()) < UNCHANGED_MAD:
+        diff = np.abs(thumb - self._last_thumb) if self._last_thumb is not None else None
+        if diff is not None and float(diff.mean()) < UNCHANGED_MAD and float(diff.max()) < UNCHANGED_MAX:
             for tr in self._live:  # same picture: whatever was on screen still is
                 if tr.absent_since is None:
                     tr.last_seen = float(t_s)
@@ -596,6 +600,8 @@ class TextAnalyzer:
                 tr.heights.append(height)
 
     def _close(self, tr: _Track, *, t_absent: float | None) -> None:
+        if tr.samples < MIN_SAMPLES:
+            return  # too brief to report: forget it (keeps memory bounded on noisy OCR)
         if t_absent is None:
             tr.end_s = max(tr.last_seen, self.info.duration_seconds or tr.last_seen)
         else:
