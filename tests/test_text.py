@@ -224,20 +224,25 @@ def test_plain_footage_has_no_overlays(analysed):
     assert result == {"text_overlays": [], "use_subtitles": False, "detector": "rapidocr-ppocr-onnx"}
 
 
-def test_static_text_frames_are_not_reocrd(tmp_path, shared_media):
-    """A still picture with a title is OCR'd once; the rest is the unchanged-frame path."""
+def test_still_picture_is_ocrd_only_when_it_changes(tmp_path, shared_media):
+    """A still picture is OCR'd once, then again only when a small caption appears on it."""
     need(text.is_available(), "rapidocr engine unavailable")
     from synth.text import draw_text
     from synth.video import shared_media_frames, write_video
 
     still = shared_media_frames(str(shared_media / "cockatoo.mp4"), start_s=1.0, count=1, size=(640, 360))[0]
     draw_text(still, "STILL FRAME", "top-left", scale=1.2, thickness=2, rgb=(255, 255, 255), outline=1)
-    path = write_video(tmp_path / "still.mp4", [still] * 40, fps=10)
+    with_caption = still.copy()
+    draw_text(with_caption, "a small caption", "bottom-center", scale=0.6, thickness=1, rgb=(255, 255, 255), outline=1)
+    path = write_video(tmp_path / "still.mp4", [still] * 20 + [with_caption] * 20, fps=10)
     info = media.probe(path)
     an = text.TextAnalyzer(info)
     media.FramePump(path, [an], info=info).run()
     res = an.finish([(0.0, info.duration_seconds)])
-    assert an.frames_seen == 8 and an.frames_ocr == 1
-    assert [(_key(o["content"]), o["position"]) for o in res["text_overlays"]] == [("still frame", "top-left")]
-    o = res["text_overlays"][0]
-    assert o["start_ms"] == 0 and abs(o["duration_ms"] - 4000) <= 100
+    assert an.frames_seen == 8 and an.frames_ocr == 2
+    got = {_key(o["content"]): o for o in res["text_overlays"]}
+    assert set(got) == {"still frame", "a small caption"}, res
+    assert got["still frame"]["position"] == "top-left"
+    assert got["still frame"]["start_ms"] == 0 and abs(got["still frame"]["duration_ms"] - 4000) <= 100
+    assert got["a small caption"]["position"] == "bottom-center"
+    assert abs(got["a small caption"]["start_ms"] - 2000) <= 500
