@@ -73,3 +73,38 @@ def test_speech_mapping_and_duck_envelope():
     g = 10 ** (mix.DUCK_DB / 20)
     assert env[int(1.0 * SR)] == pytest.approx(g, abs=1e-3) and env[int(1.99 * SR)] == pytest.approx(g, abs=1e-3)
     assert env[int(0.5 * SR)] == pytest.approx(1.0) and env[int(2.5 * SR)] == pytest.approx(1.0)
+
+
+def _band_db(x: np.ndarray, f0: float, f1: float) -> float:
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size))) ** 2
+    freqs = np.fft.rfftfreq(x.size, 1 / SR)
+    return 10 * np.log10(spec[(freqs >= f0) & (freqs <= f1)].sum() + 1e-20)
+
+
+def test_mix_ducks_music_under_footage_speech(tmp_path):
+    from tests.synth import apply as sa
+    from tests.synth.video import write_video
+
+    # template: a steady 220 Hz "music" pad; footage: a 3 kHz "voice" during 1–2 s of footage time
+    t = np.arange(4 * SR) / SR
+    pad = (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    voice = (0.2 * np.sin(2 * np.pi * 3000 * t) * ((t >= 1.0) & (t < 2.0))).astype(np.float32)
+    frames = [np.full((36, 64, 3), 100, np.uint8)] * 100
+    tmpl = write_video(tmp_path / "t.mp4", frames, fps=25, audio=np.stack([pad, pad], 1))
+    foot = write_video(tmp_path / "f.mp4", frames, fps=25, audio=np.stack([voice, voice], 1))
+    plan = {
+        "output": {"frame_rate": 25.0, "frame_count": 75},
+        "soundtrack": {"source": "mix", "target_lufs": -16.0, "true_peak_ceiling_dbtp": -1.0},
+        "segments": [{"footage_in_ms": 500, "footage_out_ms": 3500, "output_in_ms": 0, "output_out_ms": 3000, "output_in_frame": 0,
+                      "output_out_frame": 75, "transition_in": {"type": "cut", "duration_ms": 0}}],
+    }
+    y, rep = mix.build_soundtrack(plan, template_path=tmpl, footage_path=foot, footage_speech_s=[(1.0, 2.0)])
+    assert y.shape == (3 * SR, 2) and rep["duck_db"] == mix.DUCK_DB and rep["source"] == "mix"
+    assert abs(rep["measured_lufs"] - (-16.0)) <= 1.0 and rep["true_peak_dbtp"] <= -1.0
+    m = y[:, 0]
+    # speech sits at output 0.5–1.5 s (footage 1–2 s, segment starts at footage 0.5 s)
+    inside = m[int(0.75 * SR): int(1.25 * SR)]
+    outside = m[int(2.0 * SR): int(2.5 * SR)]
+    duck = _band_db(inside, 200, 240) - _band_db(outside, 200, 240)
+    assert abs(duck - mix.DUCK_DB) < 1.5, duck
+    assert _band_db(inside, 2900, 3100) - _band_db(outside, 2900, 3100) > 30  # the voice is where speech is

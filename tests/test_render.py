@@ -197,3 +197,18 @@ def test_reader_holds_last_frame_past_end(tmp_path):
         assert r.frame_at(9.0).mean() > 170  # past the end: last frame held
     finally:
         r.close()
+
+
+def test_rotated_footage_is_rendered_upright(tmp_path):
+    coded = np.zeros((36, 64, 3), np.uint8)
+    coded[:, :32] = 220  # left half bright in the coded frame → top half after a 90° clockwise display rotation
+    footage = write_video(tmp_path / "r.mp4", [coded] * 50, fps=25, rotation=90)
+    info = media.probe(footage)
+    assert (info.width, info.height) == (36, 64)
+    template, _ = sa.make_template(tmp_path / "t.mp4", seconds=2.0, bpm=None)
+    out, md, plan = run_apply(tmp_path, template, footage, sa.dna(shots_ms=[0, 2000], music_present=False),
+                              sa.dna(shots_ms=[0, 2000]), {"quality": "low", "aspect_ratio": "source"})
+    assert (md["width"], md["height"], md["rotation"]) == (36, 64, 0)
+    frames, _ = decode_all(out)
+    f = frames[len(frames) // 2].astype(float).mean(axis=2)
+    assert f[:28].mean() > 180 and f[36:].mean() < 40
