@@ -481,3 +481,17 @@ def test_security_headers_and_clean_errors_on_every_kind_of_response(completed_j
             assert_no_leak(app, resp)
             assert "broken" not in resp.get_data(as_text=True)
         resp.close()
+
+
+def test_oversize_form_fields_on_upload(tmp_path, video_file):
+    app = make_app(tmp_path / "i", TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    client = app.test_client()
+    for field in ("webhook_url", "template_video_id"):
+        resp = upload(client, video_file, "a.mp4", **{field: "https://example.com/" + "a" * (5 * 1024 * 1024)})
+        assert resp.status_code in (413, 422), (field, resp.status_code)
+        assert_error(resp, resp.status_code, ("FILE_TOO_LARGE", "VALIDATION_ERROR"))
+        assert_no_leak(app, resp)
+    resp = upload(client, video_file, "a.mp4", unknown_field="x")
+    assert_error(resp, 422, "VALIDATION_ERROR")
+    assert os.listdir(Path(app.instance_path) / "uploads") == []
+    assert os.listdir(Path(app.instance_path) / "tmp") == []
