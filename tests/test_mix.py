@@ -82,7 +82,6 @@ def _band_db(x: np.ndarray, f0: float, f1: float) -> float:
 
 
 def test_mix_ducks_music_under_footage_speech(tmp_path):
-    from tests.synth import apply as sa
     from tests.synth.video import write_video
 
     # template: a steady 220 Hz "music" pad; footage: a 3 kHz "voice" during 1–2 s of footage time

@@ -277,7 +277,6 @@ def render(
                     a_pos += a_step
 
             segs = plan["segments"]
-            sources = [None] * len(segs)
             fno = 0
             for i, seg in enumerate(segs):
                 src = _SegmentSource(seg, readers[i % 2], (W, H), lut_filter)
@@ -305,7 +304,6 @@ def render(
                     fno += 1
                     push_audio(int(round(fno / fps * AUDIO_RATE)))
                     control.progress(fno / n_frames)
-                sources[i] = None
             if fno != n_frames:
                 raise ValueError(f"plan segments cover {fno} frames, output needs {n_frames}")
             for pkt in vs.encode():
