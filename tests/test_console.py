@@ -357,6 +357,9 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
             assert "token=" in page.get_attribute("#vid-output", "src")
             page.wait_for_function("() => { const v = document.getElementById('vid-output'); return v && v.readyState >= 1 && v.duration > 0; }",
                                    timeout=30000)
+            page.evaluate("() => { const v = document.getElementById('vid-output'); v.muted = true; return v.play(); }")
+            page.wait_for_function("() => document.getElementById('vid-output').currentTime > 0.1", timeout=30000)
+            page.evaluate("() => document.getElementById('vid-output').pause()")
             for vid in ("vid-template", "vid-footage"):
                 page.wait_for_function(f"() => document.getElementById('{vid}').readyState >= 1")
             assert page.evaluate("document.getElementById('vid-output').duration") == pytest.approx(
