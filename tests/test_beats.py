@@ -121,3 +121,7 @@ def test_shared_media_music(media_file):
     w = audio.analyse_audio(decode_audio(media_file("wannaworktogether.mp4")))
     assert w.music_present is True
     assert w.tempo_bpm is not None and 70 <= w.tempo_bpm <= 180
+
+
+def test_warm_up_runs():
+    assert audio.warm_up() > 0.0

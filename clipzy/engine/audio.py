@@ -6,9 +6,11 @@ Entry point: :func:`analyse_audio` (``AudioTrack`` from ``media.decode_audio`` â
 :mod:`.loudness` (BS.1770-4 / EBU 3342 / true peak), :mod:`.beats` (librosa beat
 tracking, metrical level, downbeats, music presence) and :mod:`.speech` (Silero VAD).
 
-librosa's kernels are compiled by numba on first use (cold start several seconds);
-the service sets ``NUMBA_CACHE_DIR`` to a folder in its instance folder so later
-processes load them from the cache.
+librosa's kernels are compiled by numba on first use: a cold process spends tens of
+seconds in imports and compilation before its first analysis (bench/audio.py measures
+it). The service sets ``NUMBA_CACHE_DIR`` to a folder in its instance folder so later
+processes load what numba can cache, and calls :func:`warm_up` once per worker at
+start so no job pays the rest.
 
 Audio style maps (all documented constants below):
 
@@ -178,6 +180,24 @@ def presence_db(mono_16k: np.ndarray, segments_s: list[tuple[float, float]]) -> 
     if low <= 0 or pres <= 0:
         return None
     return float(10 * np.log10(pres / low))
+
+
+def warm_up() -> float:
+    """Import librosa's lazy modules, compile its numba kernels (constant and
+    time-varying beat tracking) and open the VAD session; returns seconds taken.
+    Call once per worker process at start (idempotent, cheap when already warm)."""
+    t0 = time.perf_counter()
+    sr = beats_mod.ANALYSIS_SR
+    n = sr * 6
+    x = np.zeros(n, np.float32)
+    x[(np.arange(0, 6, 0.5) * sr).astype(int)] = 1.0  # 120 BPM clicks
+    x += np.random.default_rng(0).standard_normal(n).astype(np.float32) * 1e-3
+    beats_mod.analyse_beats(x, sr)
+    env = np.zeros(n // beats_mod.HOP + 1)
+    env[:: int(round(0.5 * sr / beats_mod.HOP))] = 1.0
+    beats_mod._track(env, np.full(env.size, 120.0))
+    speech_mod.detect_speech(np.zeros(speech_mod.SR, np.float32))
+    return time.perf_counter() - t0
 
 
 # ---------------------------------------------------------------------------

@@ -234,15 +234,18 @@ class LoudnessResult:
     momentary_peak_db: np.ndarray  # sample peak (dBFS) of each 400 ms block
 
 
-def measure(samples: np.ndarray, sr: int, layout: str | None = None) -> LoudnessResult:
-    """Integrated loudness, LRA and true peak of ``samples`` (n, channels) at ``sr`` Hz."""
+def measure(samples: np.ndarray, sr: int, layout: str | None = None, *, with_true_peak: bool = True) -> LoudnessResult:
+    """Integrated loudness, LRA and true peak of ``samples`` (n, channels) at ``sr`` Hz.
+
+    ``with_true_peak=False`` skips the oversampling (true peak then = sample peak).
+    """
     if sr <= 0:
         raise ValueError(f"sr must be > 0, got {sr}")
     x = _as_2d(samples)
     p = weighted_power(x, sr, layout)
     mom = block_loudness(p, sr, block_s=0.4, step_s=0.1)
     st = block_loudness(p, sr, block_s=3.0, step_s=0.1)
-    tp = true_peak(x, sr)
+    tp = true_peak(x, sr) if with_true_peak else (float(np.abs(x).max()) if x.size else 0.0)
     sub = int(round(0.1 * sr))
     nsub = x.shape[0] // sub
     if nsub >= 4 and mom.size:
