@@ -208,8 +208,13 @@ def test_queued_job_shows_in_list_and_can_be_cancelled(tmp_path, media_file):
         page.click("#start-job")
         page.wait_for_selector("#job-error:not([hidden])")
         assert "JOB_ALREADY_PROCESSING" in page.inner_text("#job-error")
-        page.click(f"#job-row-{job_id} button:has-text('Cancel')")
+        # keyboard: focus survives the polling re-renders, Enter cancels, focus moves to the job's link
+        page.focus(f"#job-row-{job_id} button:has-text('Cancel')")
+        page.wait_for_timeout(1600)  # several polls (0.5 s, 0.75 s, ...) re-render the row meanwhile
+        assert page.evaluate("document.activeElement.dataset.focus") == f"cancel-{job_id}"
+        page.keyboard.press("Enter")
         page.wait_for_selector(f"#job-row-{job_id}[data-status=cancelled]")
+        assert page.evaluate("document.activeElement.dataset.focus") == f"open-{job_id}"
         assert page.locator(f"#job-row-{job_id} button:has-text('Cancel')").count() == 0
         page.wait_for_selector("#detail-status .badge.cancelled")
         assert unexpected(errors, 409) == []

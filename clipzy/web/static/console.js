@@ -435,14 +435,14 @@
   function jobRow(j) {
     const tr = el("tr", { id: "job-row-" + j.job_id, dataset: { jobId: j.job_id, status: j.status } });
     tr.append(
-      el("td", {}, el("button", { type: "button", class: "link", text: j.job_id, "aria-label": "Open job " + j.job_id, onclick: () => openDetail(j.job_id, true) })),
+      el("td", {}, el("button", { type: "button", class: "link", text: j.job_id, "aria-label": "Open job " + j.job_id, dataset: { focus: "open-" + j.job_id }, onclick: () => openDetail(j.job_id, true) })),
       el("td", { text: j.mode }),
       el("td", {}, [el("span", { class: "badge " + j.status, text: j.status }),
         j.error ? el("span", { class: "row-error", text: " " + j.error.code + (j.error.stage ? " in " + j.error.stage : "") }) : null]),
       el("td", { class: "progress-cell" }, progressBlock(j)),
       el("td", { text: fmtTime(j.created_at) }),
       el("td", {}, TERMINAL.has(j.status) ? null
-        : el("button", { type: "button", class: "small danger", text: "Cancel", "aria-label": "Cancel job " + j.job_id, onclick: () => cancelJob(j.job_id) })),
+        : el("button", { type: "button", class: "small danger", text: "Cancel", "aria-label": "Cancel job " + j.job_id, dataset: { focus: "cancel-" + j.job_id }, onclick: () => cancelJob(j.job_id) })),
     );
     return tr;
   }
@@ -463,11 +463,25 @@
     }
     const row = $("#job-row-" + j.job_id);
     if (row) {
-      const fresh = jobRow(j);
-      fresh.dataset.stagesSeen = (state.stagesSeen[j.job_id] || []).join(",");
-      row.replaceWith(fresh);
+      keepFocus(() => {
+        const fresh = jobRow(j);
+        fresh.dataset.stagesSeen = (state.stagesSeen[j.job_id] || []).join(",");
+        row.replaceWith(fresh);
+      });
     }
-    if (state.detailJob === j.job_id) renderDetailStatus(j);
+    if (state.detailJob === j.job_id) keepFocus(() => renderDetailStatus(j));
+  }
+
+  /** Re-rendering must not lose keyboard focus: refocus the element with the same data-focus key (or its fallback). */
+  function keepFocus(render) {
+    const active = document.activeElement;
+    const key = active && active.dataset ? active.dataset.focus : null;
+    render();
+    if (!key || document.activeElement !== document.body && document.contains(active)) return;
+    const again = document.querySelector('[data-focus="' + key + '"]');
+    if (again) again.focus();
+    else if (key.startsWith("cancel-")) { const open = document.querySelector('[data-focus="open-' + key.slice(7) + '"]'); if (open) open.focus(); }
+    else if (key === "detail-cancel") { const h = $("#detail-status h3"); if (h) { h.tabIndex = -1; h.focus(); } }
   }
 
   /** Poll one job with backoff (0.5 s growing ×1.5 while nothing changes, to 2 s while processing and
@@ -546,7 +560,7 @@
       ]),
       steps,
       j.error ? el("p", { class: "error", role: "alert", text: "Failed" + (j.error.stage ? " in " + (STAGE_LABEL[j.error.stage] || j.error.stage) : "") + ": " + j.error.message + " (" + j.error.code + ")" }) : null,
-      TERMINAL.has(j.status) ? null : el("button", { type: "button", class: "danger", text: "Cancel job", onclick: () => cancelJob(j.job_id) }),
+      TERMINAL.has(j.status) ? null : el("button", { type: "button", class: "danger", text: "Cancel job", dataset: { focus: "detail-cancel" }, onclick: () => cancelJob(j.job_id) }),
     ]);
   }
 
