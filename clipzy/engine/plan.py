@@ -21,9 +21,12 @@
   A transition's frames belong to the segment it leads into (its ``output_in`` is the
   transition's first frame); the outgoing picture continues the previous segment's footage
   for ``tail_ms`` (footage left in its shot) and then holds its last frame.
-* **Footage segments** (1:1 speed): chosen in output order; candidate starts on a 0.1 s grid
-  inside one footage shot (one footage frame of margin from each cut), long enough for the
-  segment plus the outgoing transition's handle. Score = mean per-shot motion (0..1, from
+* **Footage segments** (1:1 speed): chosen in output order; candidate starts every 0.05 s
+  inside one footage shot (one footage frame of margin from each cut when the shot has room;
+  the last shot may reach one output frame past the footage's end, where the renderer holds
+  the last frame), long enough for the segment plus the outgoing transition's handle (without
+  the handle when no shot has room for it). Beat snaps never make a segment longer than the
+  longest footage shot. Score = mean per-shot motion (0..1, from
   the footage DNA ``motion.per_shot``) + faces share (ROI track) + 0.7 × speech share + 0.3
   × ROI evidence weight − 0.5 × distance from the segment's proportional place in the
   footage (in units of footage/segments). Candidates start after the previous segment's end
