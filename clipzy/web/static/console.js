@@ -749,7 +749,13 @@
     svg.append(gTr);
     // beat grid and downbeats over the shots
     const gB = sv("g", { class: "beats" });
-    for (const b of beats) gB.append(sv("line", { x1: x(b), x2: x(b), y1: 20, y2: 64, class: "beat" }));
+    const band = {};
+    for (const d of dna.detected_beats || []) band[d.timestamp_ms] = d;
+    for (const b of beats) {
+      const d = band[b];
+      gB.append(sv("line", { x1: x(b), x2: x(b), y1: 20, y2: 64, class: "beat" + (d && d.frequency ? " " + d.frequency : "") },
+        sv("title", { text: "beat at " + fmtMs(b) + (d ? " · " + d.frequency + " · confidence " + fmtNum(d.confidence, 2) : "") })));
+    }
     for (const b of downs) gB.append(sv("line", { x1: x(b), x2: x(b), y1: 16, y2: 68, class: "downbeat" }));
     svg.append(gB);
     // motion intensity per shot (bars, 0..100)
@@ -768,11 +774,20 @@
     const legend = el("ul", { class: "legend" }, [
       el("li", {}, [el("span", { class: "key shot-key" }), "shot"]),
       ...Object.entries(TRANSITION_COLOUR).map(([k, c]) => el("li", {}, [el("span", { class: "key", style: { background: c } }), k])),
-      el("li", {}, [el("span", { class: "key beat-key" }), "beat"]),
+      el("li", {}, [el("span", { class: "key beat-key" }), "beat (blue bass, violet mid, pink treble)"]),
       el("li", {}, [el("span", { class: "key downbeat-key" }), "downbeat"]),
       el("li", {}, [el("span", { class: "key motion-key" }), "motion"]),
     ]);
+    const cam = dna.motion && dna.motion.camera;
+    let camBar = null;
+    if (cam && Object.values(cam).some((v) => typeof v === "number" && v > 0)) {
+      camBar = el("div", { class: "camera", role: "img", "aria-label": "camera movement: " + Object.entries(cam).map(([k, v]) => k + " " + Math.round((v || 0) * 100) + " %").join(", ") });
+      for (const [k, v] of Object.entries(cam)) {
+        if (typeof v === "number" && v > 0) camBar.append(el("span", { class: "cam-" + k, style: { width: v * 100 + "%" }, title: k + " " + Math.round(v * 100) + " %", text: v >= 0.1 ? k + " " + Math.round(v * 100) + "%" : "" }));
+      }
+    }
     return el("div", {}, [el("div", { class: "svg-wrap" }, svg), legend,
+      camBar ? el("h5", { text: "Camera movement (share of time)" }) : null, camBar,
       el("p", { class: "small-text muted", text: shots.length + " shots · " + trans.length + " transitions · " + beats.length + " beats · " + downs.length + " downbeats" +
         (dna.pacing && dna.pacing.cuts_on_beat_ratio !== null && dna.pacing.cuts_on_beat_ratio !== undefined ? " · " + Math.round(dna.pacing.cuts_on_beat_ratio * 100) + " % of cuts on a beat" : "") })]);
   }
