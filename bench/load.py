@@ -15,8 +15,9 @@ What it does, in order (the whole run stays under about 3 minutes and stops by i
    threads, i.e. real work on every core; ``engine``: wsgi.py with the real engine on a
    small shared clip);
 4. polls ``GET /api/v1/jobs/{id}`` at ``--poll-rate`` requests/s (keep-alive clients on a
-   fixed schedule) for the whole run, and every so often sends ``--uploads`` concurrent
-   uploads of the 50 MB file (``--rounds`` rounds at most, so the disk use stays bounded);
+   fixed schedule) for the whole run, measures the raw copy again while jobs run, and sends
+   ``--rounds`` rounds of ``--uploads`` concurrent uploads of the 50 MB file spread over the
+   run (disk use stays bounded: rounds x uploads x size, removed at the end);
 5. samples the RSS of the gunicorn master and worker every 0.5 s.
 
 It prints one table: upload throughput (and its share of the raw copy), poll latency
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--uploads", type=int, default=20, help="concurrent uploads per round")
     ap.add_argument("--size-mb", type=float, default=50.0, help="size of the uploaded video, MB")
     ap.add_argument("--poll-rate", type=float, default=200.0, help="GET /jobs/{id} per second, all pollers together")
-    ap.add_argument("--pollers", type=int, default=8, help="poller connections")
+    ap.add_argument("--pollers", type=int, default=20, help="poller keep-alive connections")
     ap.add_argument("--rounds", type=int, default=4, help="upload rounds at most (disk use: rounds x uploads x size)")
     ap.add_argument("--stages", choices=("decode", "engine"), default="decode")
     ap.add_argument("--job-seconds", type=float, default=8.0, help="decode stages: seconds each job decodes")
@@ -329,12 +330,15 @@ def main(argv: list[str] | None = None) -> int:
         raw_busy = raw_copy(big, args.uploads, sink_dir=inst)  # the same copy while jobs run
         print(f"raw loopback copy to files while jobs run: {raw_busy:.0f} MB/s", flush=True)
         time.sleep(2.0)
-        rounds = 0
-        while rounds < args.rounds and time.perf_counter() - t0 < args.duration - 35:
+        # rounds spread over the run (10 s, ..., duration - 30 s), so some come after the first minute
+        every = (args.duration - 40.0) / max(1, args.rounds - 1)
+        for k in range(args.rounds):
+            while time.perf_counter() - t0 < 10.0 + k * every:
+                time.sleep(0.2)
+            if time.perf_counter() - t0 > args.duration - 25:
+                break
             rnd = upload_round(server, big, args.uploads, stats, t0)
-            rounds += 1
-            print(f"upload round {rounds}: {rnd}", flush=True)
-            time.sleep(5.0)
+            print(f"upload round {k + 1}: {rnd}", flush=True)
         while time.perf_counter() - t0 < args.duration:
             time.sleep(0.5)
         end_rss = {p: rss_kib(p) for p in pids}
@@ -373,10 +377,16 @@ def main(argv: list[str] | None = None) -> int:
     row("jobs completed / failed", f"{jobs_done} / {jobs_failed}", "failed 0")
     row("polls sent", f"{len(stats.polls)} ({len(stats.polls) / elapsed:.0f}/s)", f"{args.poll_rate:.0f}/s")
     p99_all = pct(lat_all, 99)
-    row("GET /jobs/{id} p50 / p99 / max, all", f"{ms(pct(lat_all, 50))} / {ms(p99_all)} / {ms(max(lat_all, default=None))}",
-        "p99 < 250 ms " + ("ok" if p99_all is not None and p99_all < 0.25 else "MISSED"))
-    row("  ... without uploads in flight", f"{ms(pct(lat_quiet, 50))} / {ms(pct(lat_quiet, 99))} / {ms(max(lat_quiet, default=None))}")
-    row("  ... during upload rounds", f"{ms(pct(lat_up, 50))} / {ms(pct(lat_up, 99))} / {ms(max(lat_up, default=None))}")
+
+    def p99_target(v: float | None) -> str:
+        return "p99 < 250 ms " + ("ok" if v is not None and v < 0.25 else "MISSED")
+
+    row("GET /jobs/{id} p50 / p99 / max, whole run", f"{ms(pct(lat_all, 50))} / {ms(p99_all)} / {ms(max(lat_all, default=None))}",
+        p99_target(p99_all))
+    row("  ... jobs running, no upload in flight", f"{ms(pct(lat_quiet, 50))} / {ms(pct(lat_quiet, 99))} / {ms(max(lat_quiet, default=None))}",
+        p99_target(pct(lat_quiet, 99)))
+    row("  ... jobs running, during upload rounds", f"{ms(pct(lat_up, 50))} / {ms(pct(lat_up, 99))} / {ms(max(lat_up, default=None))}",
+        p99_target(pct(lat_up, 99)))
     row(f"uploads ({args.uploads} x {big.stat().st_size / 1e6:.0f} MB), rounds",
         " ".join(f"{r['mb_per_s']:.0f}MB/s({r['wall_s']:.0f}s)" for r in stats.uploads) or "-")
     share = up_mb_s / raw_busy if raw_busy else 0.0
