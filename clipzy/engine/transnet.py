@@ -390,3 +390,90 @@ def predict(session: Any, frames: np.ndarray, *, batch: int = 4) -> tuple[np.nda
         many.append(m[:, CONTEXT:CONTEXT + STEP].reshape(-1))
     n = len(frames)
     return np.concatenate(single)[:n], np.concatenate(many)[:n]
+
+
+# ---------------------------------------------------------------------------
+# int8 graph (CPU)
+# ---------------------------------------------------------------------------
+
+
+def calibration_windows(count: int = 8, *, seed: int = 0) -> np.ndarray:
+    """Seeded synthetic calibration input, uint8 ``[count, 100, 27, 48, 3]``.
+
+    Each window joins two drifting smooth colour fields (textures of several scales,
+    full 0..255 range, sensor-like noise) with a cut, a dissolve or a fade through
+    black, so activations see the ranges of real shots and transitions.
+    """
+    import cv2
+
+    if count < 1:
+        raise ValueError("count must be >= 1")
+    rng = np.random.default_rng(seed)
+
+    def shot() -> np.ndarray:
+        big = np.zeros((HEIGHT * 2, WIDTH * 2, 3), np.float32)
+        for cells in (3, 6, 12):
+            small = rng.uniform(0, 255, size=(cells, cells * 2, 3)).astype(np.float32)
+            big += cv2.resize(small, (WIDTH * 2, HEIGHT * 2), interpolation=cv2.INTER_CUBIC) / 3
+        gain, bias = rng.uniform(0.5, 1.6), rng.uniform(-60, 60)
+        big = (big - 128) * gain + 128 + bias
+        vy, vx = rng.uniform(-0.25, 0.25, size=2)
+        out = np.empty((WINDOW, HEIGHT, WIDTH, 3), np.float32)
+        for t in range(WINDOW):
+            y = int(np.clip(HEIGHT // 2 + vy * t, 0, HEIGHT))
+            x = int(np.clip(WIDTH // 2 + vx * t, 0, WIDTH))
+            out[t] = big[y:y + HEIGHT, x:x + WIDTH]
+        return out
+
+    wins = []
+    for i in range(count):
+        a, b = shot(), shot()
+        t0 = int(rng.integers(30, 70))
+        n = int(rng.integers(6, 30))
+        kind = i % 3
+        w = np.zeros(WINDOW, np.float32)
+        if kind == 0:
+            w[t0:] = 1
+            x = (1 - w[:, None, None, None]) * a + w[:, None, None, None] * b
+        elif kind == 1:
+            w = np.clip((np.arange(WINDOW) - t0) / n, 0, 1)
+            x = (1 - w[:, None, None, None]) * a + w[:, None, None, None] * b
+        else:
+            ramp = np.clip(np.abs(np.arange(WINDOW) - t0) / (n / 2), 0, 1)[:, None, None, None]
+            x = np.where((np.arange(WINDOW) < t0)[:, None, None, None], a, b) * ramp
+        x = x + rng.normal(0, 2.0, size=x.shape)
+        wins.append(np.clip(x, 0, 255).astype(np.uint8))
+    return np.stack(wins)
+
+
+def build_int8(fp32: bytes, *, calibration: np.ndarray | None = None) -> bytes:
+    """Static int8 (QDQ, per-channel weights, uint8 activations) version of the fp32
+    graph for the CPU provider; ``calibration``: uint8 ``[k, 100, 27, 48, 3]`` windows
+    (default :func:`calibration_windows`)."""
+    import os
+    import tempfile
+
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    wins = calibration_windows() if calibration is None else calibration
+    if wins.ndim != 5 or wins.shape[1:] != (WINDOW, HEIGHT, WIDTH, 3) or wins.dtype != np.uint8:
+        raise ValueError("calibration must be uint8 [k, 100, 27, 48, 3]")
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.it = iter([{"frames": w[None]} for w in wins])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    with tempfile.TemporaryDirectory(prefix="clipzy-int8-") as tmp:
+        src, pre, out = (os.path.join(tmp, n) for n in ("fp32.onnx", "pre.onnx", "int8.onnx"))
+        with open(src, "wb") as fh:
+            fh.write(fp32)
+        quant_pre_process(src, pre, skip_symbolic_shape=True)
+        quantize_static(pre, out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        op_types_to_quantize=["Conv", "MatMul"])
+        with open(out, "rb") as fh:
+            return fh.read()
