@@ -9,6 +9,7 @@ from clipzy.engine import media, mix
 SR = 48000
 
 
+@pytest.mark.slow
 def test_normalise_real_music_to_target_with_true_peak_ceiling(media_file):
     track = media.decode_audio(media_file("sax.wav"), sample_rate=SR, layout="stereo")
     x = track.samples
