@@ -126,7 +126,7 @@ def _engine_child(path: str, conn) -> None:
 
     def do_pump():
         info = info_box[0] if info_box else None
-        size = media.fit_width(info, 32) if info is not None else (32, 18)
+        size = media.fit_width(info, 320) if info is not None else (320, 180)  # the analysers' width
         c = _Counter(size)
         n = media.FramePump(path, [c], info=info).run()
         return {"frames": n, "pushed": c.n, "problems": c.problems[:5], "last_t": c.last_t}
@@ -280,7 +280,7 @@ def test_hostile_engine_paths(name, corpus):
 
 JOB_CASES = ["one_by_one_pixel", "odd_size_33x17", "rotation_90", "variable_frame_rate", "non_monotonic_timestamps",
              "bytes_flipped_mid_stream", "stts_huge_sample_duration", "eight_audio_channels", "audio_8khz_mono",
-             "single_frame", "starts_mid_gop", "truncated_50pct_faststart_mp4", "audio_much_longer", "hevc"]
+             "single_frame", "aspect_8_to_1", "starts_mid_gop", "truncated_50pct_faststart_mp4", "audio_much_longer", "hevc"]
 JOBS_TIMEOUT_S = 300.0
 
 

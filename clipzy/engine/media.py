@@ -31,6 +31,10 @@ from .errors import InvalidMediaError
 #: Container names the service accepts (API.md ``metadata.format``).
 FORMATS = ("mp4", "mov", "avi", "mkv", "webm")
 
+#: Most elongated frame accepted (long side ÷ short side). Beyond it the analysers' frames
+#: degenerate (e.g. 320x20 for a 16:1 video: OpenCV's DIS flow segfaults below 32 rows).
+MAX_ASPECT_RATIO = 8.0
+
 # Keep FFmpeg quiet without a Python log callback: a callback (any level) deadlocks
 # with frame-threaded decoders at interpreter exit. Errors surface as exceptions.
 av.logging.set_level(None)
@@ -140,6 +144,8 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             raise InvalidMediaError("the video stream has no frame size")
         rotation = _rotation_of(first)
         w, h = (ch, cw) if rotation in (90, 270) else (cw, ch)
+        if max(w, h) > MAX_ASPECT_RATIO * min(w, h):
+            raise InvalidMediaError(f"the frame shape {w}x{h} is not supported (aspect ratio over {MAX_ASPECT_RATIO:g}:1)")
 
         rate = vs.average_rate or vs.guessed_rate or vs.base_rate
         fps = float(rate) if rate else 0.0

@@ -402,6 +402,12 @@ def build_corpus(directory: str | os.PathLike[str], *, seed: int = 7) -> list[Ho
     add(HostileCase("odd_size_ffv1_35x19", encode(p("35x19.avi"), frames(10, 35, 19), fmt="avi", codec="ffv1",
                                                    pix_fmt="yuv420p"), "lossless.avi", "accept",
                     truth={"width": 35, "height": 19, "codec": "ffv1", "format": "avi"}))
+    add(HostileCase("extreme_aspect_16_to_1", encode(p("banner.mkv"), frames(10, 256, 16), fmt="matroska"),
+                    "banner.mkv", "reject", note="256x16: the analysers' 320x20 frames crashed OpenCV's DIS flow"))
+    add(HostileCase("extreme_tall_16x4096", encode(p("tall.mkv"), frames(3, 16, 4096), fmt="matroska"), "tall.mkv",
+                    "reject", note="65 kpixels, but 320x81920 analysis frames: 1.5 GB of RAM for a 60 kB file"))
+    add(HostileCase("aspect_8_to_1", encode(p("wide8.mkv"), frames(10, 256, 32), fmt="matroska"), "wide8.mkv", "accept",
+                    truth={"width": 256, "height": 32}, note="the most elongated frame accepted"))
     vfr_pts = [0, 10, 15, 100, 101, 102, 400, 410, 900, 1500]  # ms
     add(HostileCase("variable_frame_rate", encode(p("vfr.mkv"), imgs[:10], fmt="matroska", pts=vfr_pts,
                                                   time_base=Fraction(1, 1000), options={"bf": "0"}), "vfr.mkv", "accept",
