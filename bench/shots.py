@@ -37,6 +37,7 @@ from tests.synth import shots as S  # noqa: E402
 from tests.synth.video import shared_media_frames  # noqa: E402
 
 BIKES_CUTS = [30, 76, 137, 187, 242]
+CPU_S = [0.0]  # process CPU seconds spent in detectors (all threads), reset per detector
 
 
 def fetch_bikes(work: Path) -> str | None:
@@ -121,9 +122,10 @@ class Cut:
 def run_engine(path: str, factory) -> tuple[list, int, float]:
     info = media.probe(path)
     det = factory(info)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     media.FramePump(path, [det], info=info).run()
     res = det.finish()
+    CPU_S[0] += time.process_time() - c0
     return res.transitions, res.frames, time.perf_counter() - t0
 
 
@@ -131,9 +133,10 @@ def run_scenedetect(path: str) -> tuple[list, int, float]:
     from scenedetect import AdaptiveDetector, detect
 
     info = media.probe(path)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     scenes = detect(path, AdaptiveDetector())
     dt = time.perf_counter() - t0
+    CPU_S[0] += time.process_time() - c0
     cuts = [Cut(float(s[0].seconds)) for s in scenes[1:]]
     return cuts, info.frame_count, dt
 
@@ -180,6 +183,7 @@ def main() -> None:
         if args.only and args.only not in name:
             continue
         scores, frames, secs = [], 0, 0.0
+        CPU_S[0] = 0.0
         for c in clips:
             pred, n, dt = fn(c.path)
             scores.append(S.score(c.transitions, pred, c.fps))
@@ -197,7 +201,7 @@ def main() -> None:
             pred, n, dt = fn(p)
             false_cuts += sum(1 for t in pred if t.type == "cut")
             frames, secs = frames + n, secs + dt
-        rows.append((name, q, bikes_f1, bikes_cuts, false_cuts, frames / secs))
+        rows.append((name, q, bikes_f1, bikes_cuts, false_cuts, frames / secs, frames / max(CPU_S[0], 1e-9)))
 
     def f(x, fmt="{:.3f}"):
         return "—" if x is None else fmt.format(x)
@@ -207,12 +211,16 @@ def main() -> None:
           f"({sum(t.type == 'cut' for c in clips for t in c.transitions)} cuts); bikes.mp4: "
           f"{'yes' if bikes else 'unavailable'}; single-shot: bigbuckbunny, cockatoo\n")
     print("| detector | cut F1 (±1 fr) | gradual F1 | type acc | gradual type acc | easing acc | "
-          "duration err ms | bikes cut F1 | bikes #transitions | false cuts single-shot | frames/s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, q, bf1, bn, fc, fps in rows:
+          "duration err ms | bikes cut F1 | bikes #transitions | false cuts single-shot | frames/s (wall) | "
+          "frames per CPU-s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, q, bf1, bn, fc, fps, cps in rows:
         print(f"| {name} | {f(q['cut_f1'])} | {f(q['gradual_f1'])} | {f(q['type_acc'])} | "
               f"{f(q['gradual_type_acc'])} | {f(q['easing_acc'])} | {f(q['duration_err_ms'], '{:.0f}')} | "
-              f"{f(bf1)} | {f(bn, '{:d}')} | {fc} | {fps:.0f} |")
+              f"{f(bf1)} | {f(bn, '{:d}')} | {fc} | {fps:.0f} | {cps:.0f} |")
+    print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          "(wall-clock frames/s shrink with other load; frames per CPU-second of this process barely do: "
+          f"x{args.threads} threads ≈ frames/s on an idle machine when the work parallelises)")
 
 
 if __name__ == "__main__":

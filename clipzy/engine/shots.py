@@ -5,16 +5,20 @@ with ``finish() -> ShotResult``:
 
 - :class:`TransNetDetector` runs TransNetV2 (ONNX, see :mod:`clipzy.engine.transnet`) on
   48x27 frames in 100-frame windows as frames arrive (several windows per
-  ``session.run``) and keeps only a rolling buffer of frames;
+  ``session.run``; the int8 graph on CPU, fp32 on CUDA) and keeps only a rolling buffer
+  of frames. TransNetV2 does not see wipes, so a long-range luma difference on the same
+  frames proposes extra spans that are kept only when typed as wipes;
 - :class:`ClassicalDetector` is the fallback when the model is not prepared: an adaptive
   HSV content detector for cuts, a long-range difference detector for gradual
-  transitions, and a fade detector (mean luma to/from black or white).
+  transitions, and a fade detector (frames near black/white and the luma ramps around
+  them); it keeps only boundaries whose two sides differ in colour.
 
 Every candidate span is then typed by :func:`classify_span` from the frames themselves:
-``fade`` when it passes through a near-black/white frame, ``wipe`` when each pixel
-shows one shot or the other and the shared area moves across the frame, ``dissolve``
-when frames fit a blend of the shots either side, ``cut`` when the change happens
-between two frames. The measured blend curve gives the easing.
+``fade`` when it passes through a near-black/white frame, ``cut`` when the blend weight
+of the two sides jumps between two frames, ``wipe`` when a straight moving edge with
+one shot on each side explains the frames far better than a global blend, else
+``dissolve``. The measured progress curve (blend weight, wiped share, fade level) gives
+the easing.
 
 Times are float seconds; a cut has ``start_s == end_s`` = time of the first frame of
 the new shot; a gradual transition spans from its first changed frame to the first
