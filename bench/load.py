@@ -13,7 +13,7 @@ What it does, in order (the whole run stays under about 3 minutes and stops by i
    127.0.0.1 with an instance folder under bench/out/, and keeps jobs running all the time
    (``decode``: tests/slow_wsgi.py, whose analysis decodes the 50 MB video with FFmpeg frame
    threads, i.e. real work on every core; ``engine``: wsgi.py with the real engine on a
-   small shared clip);
+   shared clip, ``--job-clip``);
 4. polls ``GET /api/v1/jobs/{id}`` at ``--poll-rate`` requests/s (keep-alive clients on a
    fixed schedule) for the whole run, measures the raw copy again while jobs run, and sends
    ``--rounds`` rounds of ``--uploads`` concurrent uploads of the 50 MB file spread over the
@@ -268,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=4, help="upload rounds at most (disk use: rounds x uploads x size)")
     ap.add_argument("--stages", choices=("decode", "engine"), default="decode")
     ap.add_argument("--job-seconds", type=float, default=8.0, help="decode stages: seconds each job decodes")
+    ap.add_argument("--job-clip", default=str(SHARED / "bigbuckbunny.mp4"),
+                    help="engine stages: the footage of every job (default: shared bigbuckbunny.mp4)")
     ap.add_argument("--http-threads", type=int, default=None,
                     help="CLIPZY_HTTP_THREADS for gunicorn (default: gunicorn.conf.py as shipped)")
     ap.add_argument("--keep", action="store_true", help="keep the instance folder")
@@ -304,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.stages == "decode":
             status, body = server.upload(big, filename="decode-jobs.mp4", timeout=300)
         else:
-            status, body = server.upload(SHARED / "cockatoo.mp4", timeout=300)
+            status, body = server.upload(args.job_clip, timeout=300)
         if status != 200:
             raise RuntimeError(f"job video upload failed: {status} {body}")
         job_video = body["data"]["video_id"]
@@ -349,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         jobs_done = body["data"]["total"] if status == 200 else None
         status, body = server.get("/api/v1/jobs?status=failed&page_size=1")
         jobs_failed = body["data"]["total"] if status == 200 else None
+        status, body = server.get("/api/v1/jobs?status=processing&page_size=100")
+        in_progress = [j["progress_percent"] for j in body["data"]["jobs"]] if status == 200 else []
         elapsed = time.perf_counter() - t0
     finally:
         stop.set()
@@ -374,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = f"CLIPZY_HTTP_THREADS={args.http_threads}" if args.http_threads else "threads as shipped"
     row("server", f"gunicorn.conf.py ({threads}), stages {args.stages}, MAX_CONCURRENT_JOBS default")
     row("load time", f"{elapsed:.0f} s")
-    row("jobs completed / failed", f"{jobs_done} / {jobs_failed}", "failed 0")
+    row("jobs completed / failed / running (progress %)", f"{jobs_done} / {jobs_failed} / {in_progress}", "failed 0")
     row("polls sent", f"{len(stats.polls)} ({len(stats.polls) / elapsed:.0f}/s)", f"{args.poll_rate:.0f}/s")
     p99_all = pct(lat_all, 99)
 
@@ -422,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
               "upload_mb_s": up_mb_s, "rounds": stats.uploads, "polls": len(stats.polls),
               "poll_p50_s": pct(lat_all, 50), "poll_p99_s": p99_all,
               "poll_quiet_p99_s": pct(lat_quiet, 99), "poll_upload_p99_s": pct(lat_up, 99),
-              "jobs_completed": jobs_done, "jobs_failed": jobs_failed,
+              "jobs_completed": jobs_done, "jobs_failed": jobs_failed, "jobs_running_progress": in_progress,
               "rss": {str(p): {"name": names.get(p), "end_kib": end_rss.get(p, (0, 0))[0],
                                "peak_kib": end_rss.get(p, (0, 0))[1],
                                "series": series[::4]} for p, series in rss.items()},

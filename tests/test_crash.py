@@ -256,8 +256,8 @@ def test_bad_webhook_receivers_never_slow_the_job_pool(tmp_path, clip, servers, 
     base_med, during_med = statistics.median(baseline), statistics.median(during)
     print(f"job latency: baseline median {base_med * 1000:.0f} ms, max {max(baseline) * 1000:.0f} ms;"
           f" with bad receivers median {during_med * 1000:.0f} ms, max {max(during) * 1000:.0f} ms")
-    assert during_med <= base_med * 1.5 + 0.1
-    assert max(during) <= max(baseline) * 2 + 0.5  # never a 10 s webhook timeout inside a job
+    assert during_med <= base_med * 1.5 + 0.2
+    assert max(during) <= max(baseline) * 2 + 2.0  # never a 10 s webhook timeout inside a job
     status, health = s.get("/api/v1/health")
     assert status == 200
     s.stop(timeout=15)
