@@ -245,19 +245,35 @@ def upload_file(port: int, path: str | os.PathLike[str], *, filename: str | None
 
 
 def upload_bytes(port: int, chunks: Iterable[bytes], total: int, *, filename: str,
-                 fields: dict[str, str] | None = None, timeout: float = 60.0) -> tuple[int, Any]:
-    """Upload ``total`` bytes given as ``chunks`` (a generator may pace them) with a Content-Length."""
+                 fields: dict[str, str] | None = None, timeout: float = 60.0, chunked: bool = False) -> tuple[int, Any]:
+    """Upload ``total`` bytes given as ``chunks`` (a generator may pace them).
+
+    With a Content-Length, or with ``chunked`` as ``Transfer-Encoding: chunked`` (no length).
+    """
     boundary, head, tail = multipart_parts(filename, fields)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def send(data: bytes) -> None:
+        if not data:
+            return  # an empty chunk would end a chunked body
+        if chunked:
+            data = b"%x\r\n%s\r\n" % (len(data), data)
+        conn.send(data)
+
     try:
         conn.putrequest("POST", "/api/v1/videos/upload")
         conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-        conn.putheader("Content-Length", str(len(head) + total + len(tail)))
+        if chunked:
+            conn.putheader("Transfer-Encoding", "chunked")
+        else:
+            conn.putheader("Content-Length", str(len(head) + total + len(tail)))
         conn.endheaders()
-        conn.send(head)
+        send(head)
         for data in chunks:
-            conn.send(data)
-        conn.send(tail)
+            send(data)
+        send(tail)
+        if chunked:
+            conn.send(b"0\r\n\r\n")
         resp = conn.getresponse()
         return resp.status, _json_or_raw(resp.read(), resp.getheader("Content-Type"))
     finally:
@@ -267,13 +283,16 @@ def upload_bytes(port: int, chunks: Iterable[bytes], total: int, *, filename: st
 class SlowUpload(threading.Thread):
     """Streams ``total`` bytes of random data slowly (``chunk`` bytes every ``pause`` s) until done or cut off.
 
+    ``chunked`` sends it with ``Transfer-Encoding: chunked`` instead of a Content-Length.
+
     ``outcome`` ends as ("response", status, body) or ("error", exception).
     """
 
     def __init__(self, port: int, *, total: int, filename: str = "dropped.mp4", chunk: int = 64 * 1024,
-                 pause: float = 0.02) -> None:
+                 pause: float = 0.02, chunked: bool = False) -> None:
         super().__init__(daemon=True)
         self.port, self.total, self.filename, self.chunk, self.pause = port, total, filename, chunk, pause
+        self.chunked = chunked
         self.sent = 0
         self.outcome: tuple | None = None
 
@@ -287,7 +306,8 @@ class SlowUpload(threading.Thread):
 
     def run(self) -> None:
         try:
-            status, body = upload_bytes(self.port, self._chunks(), self.total, filename=self.filename, timeout=30)
+            status, body = upload_bytes(self.port, self._chunks(), self.total, filename=self.filename, timeout=30,
+                                        chunked=self.chunked)
             self.outcome = ("response", status, body)
         except Exception as exc:  # noqa: BLE001 - a cut-off connection is the expected outcome
             self.outcome = ("error", exc)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from procs import Receiver, Server, SlowUpload, files_under, integrity_check, query, wait_for
+from procs import Receiver, Server, SlowUpload, files_under, integrity_check, query, upload_bytes, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -97,8 +97,13 @@ def test_kill_during_upload_analysis_render_and_pending_webhooks(tmp_path, clip,
     rec = receivers(500)
     s1 = start(inst, servers, slow_s=60)
 
-    vids = {name: upload(s1, clip, name) for name in
-            ("fast.mp4", "fail.mp4", "slowanalysis.mp4", "template.mp4", "slowrender.mp4")}
+    vids = {name: upload(s1, clip, name) for name in ("fast.mp4", "fail.mp4", "slowanalysis.mp4", "slowrender.mp4")}
+    # one upload without a Content-Length (chunked), whole: it is stored like the others
+    data = clip.read_bytes()
+    status, body = upload_bytes(s1.port, [data[i:i + 1000] for i in range(0, len(data), 1000)], len(data),
+                                filename="template.mp4", chunked=True)
+    assert status == 200 and body["data"]["file_size_bytes"] == len(data), body
+    vids["template.mp4"] = body["data"]["video_id"]
 
     # Two jobs end at once; their webhooks get 500s and stay pending (retried every 0.3 s, doubling).
     done_ok = create_job(s1, vids["fast.mp4"], webhook_url=rec.url)
@@ -119,21 +124,25 @@ def test_kill_during_upload_analysis_render_and_pending_webhooks(tmp_path, clip,
     s1.wait_job(rendering, lambda j: j["current_stage"] == "rendering")
     wait_for(lambda: part.is_file() and part.stat().st_size > 0, what="render under way")
 
-    # An upload streaming slowly (64 MiB announced, ~3 MB/s sent).
-    up = SlowUpload(s1.port, total=64 * 1024 * 1024, filename="dropped.mp4", chunk=64 * 1024, pause=0.02)
-    up.start()
-    wait_for(lambda: any(p.stat().st_size > 512 * 1024 for p in (inst / "tmp").glob("upload-*")),
-             what="upload streaming into tmp/")
+    # Two uploads streaming slowly (~3 MB/s each): 64 MiB announced with a Content-Length, and one chunked.
+    ups = [SlowUpload(s1.port, total=64 * 1024 * 1024, filename="dropped.mp4", chunk=64 * 1024, pause=0.02),
+           SlowUpload(s1.port, total=64 * 1024 * 1024, filename="dropped.mp4", chunk=64 * 1024, pause=0.02,
+                      chunked=True)]
+    for up in ups:
+        up.start()
+    wait_for(lambda: sum(p.stat().st_size > 512 * 1024 for p in (inst / "tmp").glob("upload-*")) == 2,
+             what="two uploads streaming into tmp/")
     still_pending = {r[0] for r in query(db, "SELECT id FROM webhook_deliveries WHERE status = 'pending'")}
     assert set(pending.values()) <= still_pending
 
     s1.kill9()
-    up.join(10)
-    assert up.outcome is not None and up.outcome[0] == "error", up.outcome  # the client saw the connection drop
+    for up in ups:
+        up.join(10)
+        assert up.outcome is not None and up.outcome[0] == "error", up.outcome  # the client saw the connection drop
 
     # What the crash left behind, before the restart: half files exist, but nowhere the API looks.
     assert integrity_check(db) == "ok"
-    assert list((inst / "tmp").glob("upload-*")), "the killed upload should have left a temp file"
+    assert len(list((inst / "tmp").glob("upload-*"))) == 2, "the killed uploads should have left temp files"
     assert part.is_file() and not (inst / "jobs" / rendering / "output.mp4").exists()
     assert (inst / "jobs" / rendering / "style_dna.json").is_file()  # artifacts of the unfinished run
     assert query(db, "SELECT status FROM jobs WHERE id IN (?, ?)", (analysing, rendering)) == [("processing",)] * 2
