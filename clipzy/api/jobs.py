@@ -86,7 +86,7 @@ class Jobs(MethodView):
     @blp.fails(409, "JOB_ALREADY_PROCESSING, IDEMPOTENCY_KEY_REUSED")
     @blp.fails(413, "PAYLOAD_TOO_LARGE (JSON body over 1 MiB)")
     @blp.fails(422, "VALIDATION_ERROR")
-    @blp.fails(503, "SERVICE_UNAVAILABLE (queue full)")
+    @blp.fails(503, "SERVICE_UNAVAILABLE (queue full, or storage or database full)")
     def post(self, body):
         """Create a job: extract-only without a template, extract-and-apply with one.
 
