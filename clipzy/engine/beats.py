@@ -57,7 +57,6 @@ Music presence (documented detector, no learned model):
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -219,6 +218,7 @@ def analyse_beats(mono: np.ndarray, sr: int, *, speech_segments_s: list[tuple[fl
     bands = bands * gate[None, :]
     lowmid = bands[0] + bands[1]
     control.check()
+    control.progress(0.3)
 
     # --- tempo: estimate, fold into the written range, decide the metrical level -------
     t0 = float(librosa.feature.tempo(onset_envelope=env, sr=ANALYSIS_SR, hop_length=HOP)[0])
@@ -245,6 +245,7 @@ def analyse_beats(mono: np.ndarray, sr: int, *, speech_segments_s: list[tuple[fl
             beats = _track(env, tempo)
     control.check()
 
+    control.progress(0.6)
     # --- tempo changes: local tempo, octave-aligned to the chosen level ------------------
     local = librosa.feature.tempo(onset_envelope=env, sr=ANALYSIS_SR, hop_length=HOP, aggregate=None)
     local = np.asarray(local, float).reshape(-1)[: env.size]
@@ -262,6 +263,8 @@ def analyse_beats(mono: np.ndarray, sr: int, *, speech_segments_s: list[tuple[fl
     pulse = _pulse_clarity(env, (60.0 / tempo) * fps)
     tempo_out = 60.0 / period if period else tempo
 
+    control.check()
+    control.progress(0.8)
     # --- music presence ---------------------------------------------------------------
     sustain = _tonal_share(S[:, : active.size], active, speech_segments_s)
     music = bool(pulse >= PULSE_MIN or sustain >= SUSTAIN_MIN)
@@ -358,9 +361,3 @@ def _downbeats(beats: np.ndarray, bass_env: np.ndarray, chroma: np.ndarray) -> t
     if best[m][0] <= 0:
         return None, None
     return m, idx[idx % m == best[m][1]]
-
-
-def numba_cache_hint() -> str | None:
-    """Where numba caches librosa's compiled kernels (NUMBA_CACHE_DIR; the service sets it
-    to a folder inside its instance folder so cold starts after the first are fast)."""
-    return os.environ.get("NUMBA_CACHE_DIR")
