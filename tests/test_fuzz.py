@@ -12,6 +12,7 @@ Bounded: ``MAX_EXAMPLES`` per operation (positive and negative data), about a mi
 from __future__ import annotations
 
 import io
+import os
 import time
 import zlib
 from pathlib import Path
@@ -37,7 +38,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 from conftest import make_app  # noqa: E402
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = int(os.environ.get("CLIPZY_FUZZ_EXAMPLES", "25"))  # per operation; raise it for a deeper run
 JOB_TIMEOUT_S = 180.0
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -278,7 +278,7 @@ def test_hostile_engine_paths(name, corpus):
 
 # -- real extract jobs on accepted hostile files -----------------------------------------
 
-JOB_CASES = ["one_by_one_pixel", "odd_size_33x17", "rotation_90", "variable_frame_rate", "non_monotonic_timestamps",
+JOB_CASES = ["two_by_two_pixels", "odd_size_33x17", "rotation_90", "variable_frame_rate", "non_monotonic_timestamps",
              "bytes_flipped_mid_stream", "stts_huge_sample_duration", "eight_audio_channels", "audio_8khz_mono",
              "single_frame", "aspect_8_to_1", "starts_mid_gop", "truncated_50pct_faststart_mp4", "audio_much_longer", "hevc"]
 JOBS_TIMEOUT_S = 300.0

@@ -144,6 +144,8 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             raise InvalidMediaError("the video stream has no frame size")
         rotation = _rotation_of(first)
         w, h = (ch, cw) if rotation in (90, 270) else (cw, ch)
+        if min(w, h) < 2:  # FramePump consumers and the renderer need at least 2x2
+            raise InvalidMediaError(f"the frame is too small ({w}x{h} pixels; at least 2x2 are needed)")
         if max(w, h) > MAX_ASPECT_RATIO * min(w, h):
             raise InvalidMediaError(f"the frame shape {w}x{h} is not supported (aspect ratio over {MAX_ASPECT_RATIO:g}:1)")
 

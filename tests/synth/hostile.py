@@ -394,8 +394,11 @@ def build_corpus(directory: str | os.PathLike[str], *, seed: int = 7) -> list[Ho
     add(HostileCase("single_frame", encode(p("one.mp4"), imgs[:1], fmt="mp4"), "one.mp4", "accept",
                     truth={"width": W, "height": H, "codec": "h264", "has_audio": False, "duration_seconds": (0.0, 0.1)}))
     add(HostileCase("one_by_one_pixel", encode(p("1x1.mkv"), [np.full((1, 1, 3), 200, np.uint8)] * 10, fmt="matroska",
-                                                codec="libx264", pix_fmt="yuv444p"), "dot.mkv", "either",
-                    truth={"width": 1, "height": 1}, note="x264 4:4:4 allows 1x1"))
+                                                codec="libx264", pix_fmt="yuv444p"), "dot.mkv", "reject",
+                    note="x264 4:4:4 allows 1x1; an apply job on it failed PROCESSING_ERROR before probe refused it"))
+    add(HostileCase("two_by_two_pixels", encode(p("2x2.mkv"), [np.full((2, 2, 3), 90, np.uint8)] * 10, fmt="matroska",
+                                                 codec="libx264", pix_fmt="yuv444p"), "tiny.mkv", "accept",
+                    truth={"width": 2, "height": 2}, note="the smallest frame accepted"))
     add(HostileCase("odd_size_33x17", encode(p("33x17.mkv"), frames(10, 33, 17), fmt="matroska", codec="libx264",
                                               pix_fmt="yuv444p"), "odd.mkv", "accept",
                     truth={"width": 33, "height": 17, "codec": "h264"}))
