@@ -495,3 +495,29 @@ def test_oversize_form_fields_on_upload(tmp_path, video_file):
     assert_error(resp, 422, "VALIDATION_ERROR")
     assert os.listdir(Path(app.instance_path) / "uploads") == []
     assert os.listdir(Path(app.instance_path) / "tmp") == []
+
+
+def test_download_tokens_are_scoped_to_one_path_and_expire(completed_job):
+    from clipzy import tokens
+
+    app, _client, job_id, vid = completed_job
+    app.config["CLIPZY_API_KEYS"] = [KEY]
+    client = app.test_client()
+    out = f"/api/v1/jobs/{job_id}/output"
+    good = tokens.sign_path(out, keys=[KEY], ttl_s=60)
+    ok = client.get(f"{out}?token={good}")
+    assert ok.status_code == 200 and ok.headers["X-Content-Type-Options"] == "nosniff"
+    ok.close()
+    expired = tokens.sign_path(out, keys=[KEY], ttl_s=-1)
+    other_key = tokens.sign_path(out, keys=["not-the-key"], ttl_s=60)
+    forged = good.split(".")[0] + "." + "0" * 64
+    later = str(int(good.split(".")[0]) + 10_000) + "." + good.split(".")[1]  # extended expiry, old signature
+    for url in (f"{out}?token={expired}", f"{out}?token={other_key}", f"{out}?token={forged}", f"{out}?token={later}",
+                f"/api/v1/jobs/{job_id}/artifacts/style_dna?token={good}",  # another path
+                f"/api/v1/jobs/{job_id}/result?token={good}",  # not a download
+                f"/api/v1/videos/{vid}?token={good}", f"{out}?token=", f"{out}?token=..", f"{out}?token=1e9.x"):
+        resp = client.get(url)
+        assert_error(resp, 401, "UNAUTHORIZED")
+        assert resp.headers.get("WWW-Authenticate") == "Bearer"
+    # a token never authorises a write
+    assert_error(client.post(f"/api/v1/jobs/{job_id}/cancel?token={good}"), 401, "UNAUTHORIZED")
