@@ -26,21 +26,24 @@ ENGINE_TIMEOUT_S = 60.0
 MEMORY_LIMIT_BYTES = 200 * 1024 * 1024
 
 
-@pytest.fixture(scope="session")
-def corpus(tmp_path_factory) -> dict[str, HostileCase]:
-    cases = build_corpus(tmp_path_factory.mktemp("hostile"))
-    return {c.name: c for c in cases}
-
-
-def _case_names() -> list[str]:
-    # The names are fixed by build_corpus; build a throw-away corpus once at collection.
+def _build_once() -> dict[str, HostileCase]:
+    """The corpus, written once at collection (its case names parametrize the tests)."""
+    import atexit
+    import shutil
     import tempfile
 
-    with tempfile.TemporaryDirectory() as d:
-        return [c.name for c in build_corpus(d)]
+    d = tempfile.mkdtemp(prefix="clipzy-hostile-")
+    atexit.register(shutil.rmtree, d, True)
+    return {c.name: c for c in build_corpus(d)}
 
 
-CASE_NAMES = _case_names()
+_CORPUS = _build_once()
+CASE_NAMES = list(_CORPUS)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> dict[str, HostileCase]:
+    return _CORPUS
 
 
 @pytest.fixture(scope="module")
