@@ -130,3 +130,13 @@ def test_shared_media_music(media_file):
 
 def test_warm_up_runs():
     assert audio.warm_up() > 0.0
+
+
+def test_hihat_alone_is_treble():
+    rng = np.random.default_rng(0)
+    n = SR * 10
+    beat = 0.3 + np.arange(19) * 0.5
+    x = S._place(n, beat, np.ones(beat.size), S._hat(SR, rng), SR)
+    x += S._place(n, beat + 0.25, np.full(beat.size, 0.4), S._hat(SR, rng), SR)
+    r = beats.analyse_beats((0.5 * x).astype(np.float32), SR)
+    assert r.beat_band and r.beat_band.count("treble") / len(r.beat_band) >= 0.9
