@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -101,7 +102,23 @@ def start_workers(app) -> None:
                              timeout_s=float(app.config["PROCESSING_TIMEOUT_SECONDS"]),
                              webhook_sender=services.webhooks)
     services.runner.start()
+    if app.config.get("CLIPZY_WARM_UP", True):
+        threading.Thread(target=_warm_up, name="clipzy-warm-up", daemon=True).start()
     atexit.register(stop_workers, app)
+
+
+def _warm_up() -> None:
+    """Pay librosa's numba compile and the ONNX session start once per worker, off the request path."""
+    import json
+    import logging
+
+    log = logging.getLogger("clipzy")
+    try:
+        from .engine import audio
+
+        log.info(json.dumps({"event": "warm_up", "seconds": round(audio.warm_up(), 2)}))
+    except Exception:  # noqa: BLE001 - a failed warm-up only costs the first job some time
+        log.exception("warm-up failed")
 
 
 def stop_workers(app) -> None:

@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "CLIPZY_MODELS_PATH": None,
     "LOG_LEVEL": "INFO",
     "CLIPZY_START_RUNNER": True,  # tests may build an app without the job pool
+    "CLIPZY_WARM_UP": True,  # compile librosa kernels and open model sessions when the pool starts
     "CLIPZY_IDEMPOTENCY_TTL_SECONDS": 24 * 3600,
     "CLIPZY_MAX_QUEUED_JOBS": 1000,
 }

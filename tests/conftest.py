@@ -9,6 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MEDIA = Path(os.environ.get("CLIPZY_SHARED_MEDIA", ROOT.parent / "shared" / "media"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# librosa's numba kernels compile once and are cached here across test runs.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / "instance" / "cache" / "numba"))
 
 
 def need(condition: bool, reason: str) -> None:
@@ -44,7 +46,7 @@ def make_app(instance: Path, **config):
     """An app on ``instance`` with the job pool off unless ``CLIPZY_START_RUNNER=True`` is given."""
     from clipzy import create_app
 
-    base = {"INSTANCE_PATH": str(instance), "CLIPZY_START_RUNNER": False, "TESTING": True,
+    base = {"INSTANCE_PATH": str(instance), "CLIPZY_START_RUNNER": False, "TESTING": True, "CLIPZY_WARM_UP": False,
             "CLIPZY_MODELS_PATH": str(instance / "models")}
     base.update(config)
     return create_app(base)
