@@ -486,8 +486,15 @@ def test_security_headers_and_clean_errors_on_every_kind_of_response(completed_j
 def test_oversize_form_fields_on_upload(tmp_path, video_file):
     app = make_app(tmp_path / "i", TESTING=False, PROPAGATE_EXCEPTIONS=False)
     client = app.test_client()
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    video = Path(video_file).read_bytes()
     for field in ("webhook_url", "template_video_id"):
-        resp = upload(client, video_file, "a.mp4", **{field: "https://example.com/" + "a" * (5 * 1024 * 1024)})
+        # encoded here, in memory: the test client would spool a big body to a file it never closes
+        boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(video), filename="a.mp4"),
+                                           field: "https://example.com/" + "a" * (5 * 1024 * 1024)})
+        resp = client.post("/api/v1/videos/upload", data=body, content_type=f"multipart/form-data; boundary={boundary}")
         assert resp.status_code in (413, 422), (field, resp.status_code)
         assert_error(resp, resp.status_code, ("FILE_TOO_LARGE", "VALIDATION_ERROR"))
         assert_no_leak(app, resp)
