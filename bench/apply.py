@@ -15,7 +15,9 @@
 3. Apply (child process): ``apply.plan_stage`` then ``apply.render_stage`` (1080p 16:9 output,
    the template's 30 fps, LUT, transitions, beat sync, template music).
 
-Prints a table: seconds per stage, ratio to the floor, peak RSS of each child (os.wait4).
+Prints a table: seconds per stage, ratio to the floor, peak RSS of each child (os.wait4),
+and the children's CPU time (user + system), which other load on a shared machine disturbs
+far less than wall time.
 Targets: apply ≤ 2 × floor, peak RSS < 1.5 GB.
 """
 from __future__ import annotations
@@ -186,6 +188,7 @@ def child_apply(work: str, quality: str) -> dict:
 
 
 def run_child(kind: str, work: str, quality: str) -> tuple[dict, float]:
+    """Run a child; returns (its JSON result plus ``cpu_s`` = user + system seconds, peak RSS MiB)."""
     p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", kind, "--workdir", work, "--quality", quality],
                          stdout=subprocess.PIPE, cwd=ROOT)
     out = p.stdout.read()
@@ -193,7 +196,9 @@ def run_child(kind: str, work: str, quality: str) -> tuple[dict, float]:
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode:
         raise SystemExit(f"{kind} child failed ({p.returncode})")
-    return json.loads(out.decode().strip().splitlines()[-1]), ru.ru_maxrss / 1024.0  # MiB
+    res = json.loads(out.decode().strip().splitlines()[-1])
+    res["cpu_s"] = ru.ru_utime + ru.ru_stime
+    return res, ru.ru_maxrss / 1024.0  # MiB
 
 
 def main() -> None:
@@ -220,8 +225,9 @@ def main() -> None:
     res, rss_apply = run_child("apply", work, a.quality)
     floor2, rss_floor2 = run_child("floor", work, a.quality)
     rss_floor = max(rss_floor, rss_floor2)
-    floor = {"floor_s": (floor1["floor_s"] + floor2["floor_s"]) / 2, "frames": floor1["frames"]}
-    print(f"floor runs: {floor1['floor_s']:.1f} s before, {floor2['floor_s']:.1f} s after the apply")
+    floor = {"floor_s": (floor1["floor_s"] + floor2["floor_s"]) / 2, "frames": floor1["frames"], "cpu_s": (floor1["cpu_s"] + floor2["cpu_s"]) / 2}
+    print(f"floor runs: {floor1['floor_s']:.1f} s before, {floor2['floor_s']:.1f} s after the apply (wall); "
+          f"CPU {floor1['cpu_s']:.1f} / {floor2['cpu_s']:.1f} s")
     total = res["plan_s"] + res["render_s"]
     print(f"inputs: {a.seconds:.0f} s of {SIZE[0]}x{SIZE[1]} @ {FPS} fps footage ({floor['frames']} frames), quality {a.quality}; work dir {work}")
     print(f"(making inputs {job['made_s']:.1f} s; footage colour+ROI analysis pass {job['analysis_s']:.1f} s, not part of apply)")
@@ -231,6 +237,8 @@ def main() -> None:
     print(f"| style_application (plan + LUT + .cube + edit_plan) | {res['plan_s']:.2f} | {res['plan_s'] / floor['floor_s']:.2f} | |")
     print(f"| rendering (mix + decode/crop/scale/LUT/transitions + encode) | {res['render_s']:.1f} | {res['render_s'] / floor['floor_s']:.2f} | |")
     print(f"| apply total | {total:.1f} | {total / floor['floor_s']:.2f} | {rss_apply:.0f} |")
+    print(f"CPU seconds (user+system, robust to other load): floor {floor['cpu_s']:.1f}, apply {res['cpu_s']:.1f} "
+          f"→ {res['cpu_s'] / floor['cpu_s']:.2f} × floor")
     print(f"segments {res['segments']}, cuts on beat {res['cuts_on_beat']}/{res['cuts']}, soundtrack {res['soundtrack']}")
     print(f"output {res['metadata']}")
 
