@@ -349,7 +349,8 @@ SSRF_URLS = [
     "http://[::ffff:7f00:1]/", "http://[0:0:0:0:0:ffff:a9fe:a9fe]/", "http://2130706433/", "http://0177.0.0.1/",
     "http://0x7f.0.0.1/", "http://0x7f000001/", "http://017700000001/", "http://127.000.000.001/",
     "http://example.com@127.0.0.1/", "http://user:pass@10.1.2.3:80/", "http://127.0.0.1#@example.com/",
-    "http://224.0.0.1/", "http://255.255.255.255/",
+    "http://224.0.0.1/", "http://255.255.255.255/", "http://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/", "http://127。0。0。1/", "http://１２７.0.0.1/",
+    "http://" + "a" * 64 + ".example.com/",
     "file:///etc/passwd", "gopher://127.0.0.1:25/", "ftp://example.com/", "javascript:alert(1)", "http:///nohost",
     "//example.com/", "example.com/hook",
 ]
@@ -528,3 +529,13 @@ def test_download_tokens_are_scoped_to_one_path_and_expire(completed_job):
         assert resp.headers.get("WWW-Authenticate") == "Bearer"
     # a token never authorises a write
     assert_error(client.post(f"/api/v1/jobs/{job_id}/cancel?token={good}"), 401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize("url", ["http://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/", "http://127。0。0。1/", "http://localhost:80/", "http://2130706433/",
+                                 "http://0x7f.1/", "http://[::ffff:127.0.0.1]/", "http://[::1]:8080/x"])
+def test_webhook_delivery_guard_refuses_what_resolves_private(url):
+    """Host names are checked again at delivery, after resolution (IDN and dotless forms included)."""
+    from clipzy.jobs.webhooks import WebhookRefused, post_json
+
+    with pytest.raises(WebhookRefused):
+        post_json(url, b"{}", {}, timeout_s=1.0, allow_private=False)

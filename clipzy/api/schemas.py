@@ -79,7 +79,10 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
         raise ValidationError("must be an http(s) URL with a host")
     if allow_private:
         return
-    host = parts.hostname.rstrip(".")
+    try:  # the name the resolver will look up: IDNA maps ⓛⓞⓒⓐⓛⓗⓞⓢⓣ to localhost, 127。0。0。1 to 127.0.0.1
+        host = parts.hostname.rstrip(".").encode("idna").decode("ascii").rstrip(".")
+    except UnicodeError as exc:
+        raise ValidationError("the host is not a valid domain name") from exc
     if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
         raise ValidationError("private and loopback hosts are not allowed")
     try:
