@@ -279,18 +279,22 @@ def test_hostile_engine_paths(name, corpus):
         assert case.expect in ("reject", "either"), f"{name}: a valid video failed to probe: {meta}"
 
 
-# -- real extract jobs on accepted hostile files -----------------------------------------
+# -- real jobs on accepted hostile files ------------------------------------------------
 
 JOB_CASES = ["two_by_two_pixels", "odd_size_33x17", "rotation_90", "variable_frame_rate", "non_monotonic_timestamps",
              "bytes_flipped_mid_stream", "stts_huge_sample_duration", "eight_audio_channels", "audio_8khz_mono",
              "single_frame", "aspect_8_to_1", "starts_mid_gop", "truncated_50pct_faststart_mp4", "audio_much_longer", "hevc"]
+APPLY_PAIRS = [("control_ok", "odd_size_33x17"), ("control_ok", "two_by_two_pixels"), ("eight_audio_channels", "rotation_90"),
+               ("aspect_8_to_1", "variable_frame_rate"), ("audio_8khz_mono", "audio_much_longer")]  # (template, footage)
 JOBS_TIMEOUT_S = 300.0
 
 
 @pytest.mark.slow
-def test_extract_jobs_on_hostile_files_end_cleanly(corpus, tmp_path):
-    """Each job ends ``completed`` (with a Style DNA true to the file) or ``failed`` with
-    INVALID_MEDIA and a message a user can act on; never PROCESSING_ERROR, never stuck."""
+def test_jobs_on_hostile_files_end_cleanly(corpus, tmp_path):
+    """Real extract jobs (and a few apply jobs) on accepted hostile files: each ends ``completed``
+    (a Style DNA true to the file; for apply, an even-sized H.264 output) or ``failed`` with
+    INVALID_MEDIA and a message a user can act on; never PROCESSING_ERROR, never stuck.
+    Files corrupted after their upload must fail INVALID_MEDIA."""
     from clipzy import stop_workers
 
     app = make_app(tmp_path / "instance", CLIPZY_START_RUNNER=True, MAX_CONCURRENT_JOBS=1,
@@ -307,6 +311,14 @@ def test_extract_jobs_on_hostile_files_end_cleanly(corpus, tmp_path):
             job = client.post("/api/v1/jobs", json={"video_id": video["video_id"]}).get_json()["data"]
             jobs[name] = (job["job_id"], video["metadata"])
         assert len(jobs) >= 5
+        # apply jobs: hostile footage under a sane template, hostile templates over sane footage
+        ids: dict[str, dict] = {}
+        for name in {n for pair in APPLY_PAIRS for n in pair}:
+            ids[name] = _upload(client, corpus[name]).get_json()["data"]
+        for template, footage in APPLY_PAIRS:
+            job = client.post("/api/v1/jobs", json={"video_id": ids[footage]["video_id"], "config": {"quality": "low"},
+                                                    "template_video_id": ids[template]["video_id"]}).get_json()["data"]
+            jobs[f"apply:{template}->{footage}"] = (job["job_id"], ids[template]["metadata"])
         # files that break after the upload (storage corruption): the job must fail INVALID_MEDIA
         broken = {"stored_then_truncated": "truncated_10pct_mp4", "stored_then_audio_only": "audio_only_m4a_as_mp4",
                   "stored_then_random": "random_bytes_mp4"}
@@ -342,11 +354,18 @@ def test_extract_jobs_on_hostile_files_end_cleanly(corpus, tmp_path):
             assert 0 <= dna["extraction_confidence"] <= 1
             text = json.dumps(dna)
             assert "NaN" not in text and "Infinity" not in text, name
+            if name.startswith("apply:"):
+                out = result["output_metadata"]
+                assert out["codec"] == "h264" and out["width"] % 2 == 0 and out["height"] % 2 == 0, (name, out)
+                assert out["duration_seconds"] > 0, (name, out)
+                video = client.get(f"/api/v1/jobs/{job_id}/output")
+                assert video.status_code == 200 and video.mimetype == "video/mp4" and len(video.data) > 1000
+                video.close()
         else:
             assert job["status"] == "failed", (name, job)
             err = job["error"]
             assert err["code"] == "INVALID_MEDIA", f"{name}: {err}"
             assert len(err["message"]) >= 10 and "/" not in err["message"] and "Traceback" not in err["message"], err
-    print("extract job outcomes:", outcomes)
+    print("job outcomes:", outcomes)
     assert all(outcomes[label] == "INVALID_MEDIA" for label in broken), outcomes
     assert os.listdir(Path(app.instance_path) / "tmp") == []
