@@ -539,3 +539,46 @@ def test_webhook_delivery_guard_refuses_what_resolves_private(url):
 
     with pytest.raises(WebhookRefused):
         post_json(url, b"{}", {}, timeout_s=1.0, allow_private=False)
+
+
+def test_job_error_messages_do_not_leak_instance_paths(tmp_path):
+    """A stage failing with an OSError naming a stored file: the job's error shows no path."""
+    import time
+
+    from clipzy import stop_workers
+    from clipzy.jobs.runner import Stage
+
+    def fails(ctx, control):
+        raise OSError(2, "No such file or directory", os.path.join(ctx.out_dir, "part.npy"))
+
+    def invalid(ctx, control):
+        from clipzy.engine.errors import InvalidMediaError
+
+        raise InvalidMediaError(f"cannot read {ctx.video_path}")
+
+    stages = {"PROCESSING_ERROR": fails, "INVALID_MEDIA": invalid}
+    app = make_app(tmp_path / "i", CLIPZY_START_RUNNER=True, MAX_CONCURRENT_JOBS=1,
+                   CLIPZY_STAGES_FOR=lambda ctx: [Stage("video_analysis", stages[
+                       "PROCESSING_ERROR" if ctx.config["quality"] == "low" else "INVALID_MEDIA"])])
+    client = app.test_client()
+    try:
+        from synth.hostile import frames
+        from synth.video import write_video
+
+        clip = write_video(tmp_path / "c.mp4", frames(5), fps=25)
+        vid = upload(client, clip, "c.mp4").get_json()["data"]["video_id"]
+        ids = [client.post("/api/v1/jobs", json={"video_id": vid, "config": {"quality": q}}).get_json()["data"]["job_id"]
+               for q in ("low", "high")]
+        deadline = time.monotonic() + 30
+        jobs = []
+        while len(jobs) < 2:
+            assert time.monotonic() < deadline
+            jobs = [j for j in (client.get(f"/api/v1/jobs/{i}").get_json()["data"] for i in ids) if j["status"] == "failed"]
+            time.sleep(0.1)
+    finally:
+        stop_workers(app)
+    assert {j["error"]["code"] for j in jobs} == {"PROCESSING_ERROR", "INVALID_MEDIA"}
+    for j in jobs:
+        text = json.dumps(j)
+        assert app.instance_path not in text and str(tmp_path) not in text, j["error"]
+        assert "<instance>" in j["error"]["message"], j["error"]

@@ -277,6 +277,8 @@ class Runner:
                 message = f"{type(exc).__name__}: {message}"
                 log.error(json.dumps({"event": "job_error", "job_id": job_id, "stage": stage_name,
                                       "trace": traceback.format_exc(limit=8)}))
+            # users see the message: no file system paths of the instance
+            message = message.replace(str(self.storage.root.resolve()), "<instance>").replace(str(self.storage.root), "<instance>")
             self._finish(job_id, JobStatus.FAILED, error={"code": code, "stage": stage_name, "message": message[:500]})
         finally:
             with self._lock:
