@@ -104,6 +104,10 @@ class VideoUpload(MethodView):
             raise ApiError("UNSUPPORTED_FORMAT", 422, "Unsupported file", f"not a decodable video: {exc}") from exc
         meta = info.metadata()
         _check_limits(meta)
+        if info.media_duration_seconds > float(current_app.config["MAX_VIDEO_DURATION_SECONDS"]):  # e.g. hours of audio
+            raise ApiError("MEDIA_LIMIT_EXCEEDED", 422, "The media is too long",
+                           f"a stream lasts {info.media_duration_seconds:.1f} s, over MAX_VIDEO_DURATION_SECONDS="
+                           f"{current_app.config['MAX_VIDEO_DURATION_SECONDS']:g}")
         fmt = meta["format"] if meta["format"] in FORMATS else ext
 
         video_id = new_id("vid")

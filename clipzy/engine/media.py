@@ -60,6 +60,7 @@ class VideoInfo:
     audio_codec: str | None
     audio_sample_rate: int | None
     audio_channels: int | None
+    media_duration_seconds: float = 0.0  # the longest stream's duration (audio may outlast the video)
 
     def metadata(self) -> dict[str, Any]:
         """The ``metadata`` object of API.md."""
@@ -166,6 +167,10 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
 
         bit_rate = container.bit_rate or vs.bit_rate
         audio = container.streams.audio[0] if container.streams.audio else None
+        spans = [duration] + [float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base]
+        if container.duration:
+            spans.append(container.duration / 1_000_000)
+        longest = max(x for x in spans if math.isfinite(x))
         return VideoInfo(
             width=w,
             height=h,
@@ -183,6 +188,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             audio_codec=audio.codec_context.name if audio is not None else None,
             audio_sample_rate=int(audio.codec_context.sample_rate) if audio is not None and audio.codec_context.sample_rate else None,
             audio_channels=int(audio.codec_context.channels) if audio is not None and audio.codec_context.channels else None,
+            media_duration_seconds=float(longest),
         )
 
 
@@ -370,21 +376,22 @@ def decode_audio(
         try:
             for i, frame in enumerate(container.decode(stream)):
                 for out in resampler.resample(frame):
-                    arr = out.to_ndarray().reshape(-1, nch).T
+                    arr = out.to_ndarray().reshape(-1, nch)  # (samples, channels), C order
                     chunks.append(arr)
-                    n += arr.shape[1]
+                    n += arr.shape[0]
                 if i % 64 == 0:
                     control.check()
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1, nch).T)
+                chunks.append(out.to_ndarray().reshape(-1, nch))
         except av.error.FFmpegError:
             if not chunks:
                 raise InvalidMediaError("the audio stream cannot be decoded")
     if not chunks:
         channels = av.AudioLayout(out_layout).nb_channels if hasattr(av.AudioLayout(out_layout), "nb_channels") else 2
         return AudioTrack(np.zeros((0, channels), np.float32), sample_rate, out_layout)
-    pcm = np.concatenate(chunks, axis=1).T.astype(np.float32, copy=False)
-    return AudioTrack(np.ascontiguousarray(pcm), sample_rate, out_layout)
+    pcm = np.concatenate(chunks, axis=0)  # already C-contiguous (samples, channels): one copy at the peak
+    del chunks
+    return AudioTrack(pcm.astype(np.float32, copy=False), sample_rate, out_layout)
 
 
 def load_audio_file(path: str | os.PathLike[str], *, sample_rate: int = 48000, layout: str | None = None) -> AudioTrack | None:

@@ -435,6 +435,11 @@ def build_corpus(directory: str | os.PathLike[str], *, seed: int = 7) -> list[Ho
                     "longaudio.mp4", "accept",
                     truth={"width": W, "height": H, "has_audio": True, "duration_seconds": (0.15, 6.1)},
                     note="0.2 s of video under 6 s of audio"))
+    add(HostileCase("audio_outlasts_duration_limit",
+                    encode(p("audio_bomb.mp4"), imgs[:5], fmt="mp4", audio=np.zeros((90 * 8000, 1), np.float32),
+                           audio_codec="flac", sample_rate=8000), "audio_bomb.mp4", "reject", codes=("MEDIA_LIMIT_EXCEEDED",),
+                    note="0.2 s of video over 90 s of silent audio; refused with MAX_VIDEO_DURATION_SECONDS=60 (the tests'"
+                         " setting): the duration limit counts every stream, since the audio is decoded whole"))
     add(HostileCase("audio_much_shorter", encode(p("shortaudio.mp4"), imgs, fmt="mp4", audio=tone(0.05, channels=2)),
                     "shortaudio.mp4", "accept",
                     truth={"width": W, "height": H, "has_audio": True, "duration_seconds": (0.95, 1.05)}))
