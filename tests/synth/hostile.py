@@ -428,6 +428,11 @@ def build_corpus(directory: str | os.PathLike[str], *, seed: int = 7) -> list[Ho
     add(HostileCase("eight_audio_channels", encode(p("71.mkv"), imgs[:10], fmt="matroska", audio=tone(0.4, channels=8),
                                                    audio_codec="flac", layout="7.1"), "surround.mkv", "accept",
                     truth={"has_audio": True, "audio_codec": "flac", "audio_sample_rate": 48000}))
+    add(HostileCase("audio_24_channels", encode(p("222.mkv"), imgs[:5], fmt="matroska",
+                                                audio=tone(0.2, sample_rate=8000, channels=24), sample_rate=8000,
+                                                audio_codec="pcm_s16le", layout="22.2"), "immersive.mkv", "accept",
+                    truth={"has_audio": True, "audio_codec": "pcm_s16le", "audio_sample_rate": 8000},
+                    note="22.2 layout: past the 8 data pointers of a planar frame"))
     add(HostileCase("audio_8khz_mono", encode(p("8k.mp4"), imgs[:10], fmt="mp4", audio=tone(0.4, sample_rate=8000),
                                               sample_rate=8000), "phone_call.mp4", "accept",
                     truth={"has_audio": True, "audio_codec": "aac", "audio_sample_rate": 8000}))
