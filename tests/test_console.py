@@ -223,17 +223,19 @@ def test_queued_job_shows_in_list_and_can_be_cancelled(tmp_path, media_file):
 # -- browser: end to end with the real engine ---------------------------------------
 
 
-def make_template(path: Path, media_file) -> Path:
-    """A 3 s template: two real cockatoo shots (hard cut at 1.5 s) over 3 s of real saxophone music."""
-    from scipy.io import wavfile
+def make_template(path: Path, media_file) -> tuple[Path, np.ndarray]:
+    """A 4 s template: two real cockatoo shots (hard cut at 2.0 s) over synthetic 120 BPM drums.
 
+    Returns the path and the drums' true beat times (s): music with an exact beat grid, so
+    the timeline's beat lines are drawn from a Style DNA that really has beats.
+    """
+    from tests.synth.audio import drum_track
     from tests.synth.video import shared_media_frames, write_video
 
-    a = shared_media_frames(media_file("cockatoo.mp4"), start_s=0.0, count=30, size=(320, 180))
-    b = shared_media_frames(media_file("cockatoo.mp4"), start_s=8.0, count=30, size=(320, 180))
-    sr, audio = wavfile.read(media_file("sax.wav"))
-    audio = audio[: 3 * sr].astype(np.float32) / 32768.0
-    return Path(write_video(path, a + b, fps=20, audio=audio, sample_rate=sr))
+    a = shared_media_frames(media_file("cockatoo.mp4"), start_s=0.0, count=40, size=(320, 180))
+    b = shared_media_frames(media_file("cockatoo.mp4"), start_s=8.0, count=40, size=(320, 180))
+    drums = drum_track(120.0, 4.0, sr=48000)
+    return Path(write_video(path, a + b, fps=20, audio=drums.audio, sample_rate=drums.sr)), drums.beat_times_s
 
 
 def drop_file(page, selector: str, path: str) -> None:
@@ -277,7 +279,7 @@ def wait_for_job(page, job_id: str, timeout_s: float) -> tuple[str, list[str], l
 @pytest.mark.slow
 def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
     need_browser()
-    template = make_template(tmp_path / "template.mp4", media_file)
+    template, true_beats_s = make_template(tmp_path / "template.mp4", media_file)
     footage = media_file("realshort.mp4")
     key = "e2e-key-5b2f0c"
     # API keys on: the page asks for the key once; <video> and download links use the signed URLs
@@ -305,7 +307,7 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
             drop_file(page, "#drop-footage", footage)
             page.wait_for_selector("#drop-footage[data-state=done]", timeout=60000)
             assert any(re.search(r"of .* sent \(\d+ %\) · .*/s", t) for t in seen_progress), seen_progress
-            assert "3.00 s" in page.inner_text("#meta-template") and "320 × 180" in page.inner_text("#meta-template")
+            assert "4.00 s" in page.inner_text("#meta-template") and "320 × 180" in page.inner_text("#meta-template")
             assert "320 × 240" in page.inner_text("#meta-footage")
             shot(page, "05-uploaded")
 
@@ -341,7 +343,12 @@ def test_apply_job_end_to_end_in_the_browser(tmp_path, media_file):
             page.wait_for_selector("#dna-view")
             assert page.locator("#timeline rect.shot").count() == len(dna["shots"]) >= 1
             assert page.locator("#timeline .transition").count() == len(dna["transitions"])
-            assert page.locator("#timeline line.beat").count() == len(dna["beats"]["beat_times_ms"])
+            beats_ms = dna["beats"]["beat_times_ms"]
+            assert page.locator("#timeline line.beat").count() == len(beats_ms) >= 1, (dna["tempo_bpm"], true_beats_s)
+            # each beat line sits at its time on the 10..990 axis of the 1000-wide viewBox
+            xs = page.eval_on_selector_all("#timeline line.beat", "ls => ls.map(l => Number(l.getAttribute('x1')))")
+            dur_ms = dna["source_duration_seconds"] * 1000
+            assert xs == pytest.approx([10 + 980 * min(1, t / dur_ms) for t in beats_ms], abs=0.01)
             assert page.locator("#timeline line.downbeat").count() == len(dna["beats"]["downbeat_times_ms"])
             assert page.locator("#timeline rect.motion-bar").count() == len(dna["shots"])
             pal = dna["color_profile"]["palette"]
