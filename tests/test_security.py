@@ -582,3 +582,21 @@ def test_job_error_messages_do_not_leak_instance_paths(tmp_path):
         text = json.dumps(j)
         assert app.instance_path not in text and str(tmp_path) not in text, j["error"]
         assert "<instance>" in j["error"]["message"], j["error"]
+
+
+@pytest.mark.parametrize("range_header", ["bytes=-0", "bytes=0-", "bytes=99999999999999999999-", "bytes=1-0",
+                                          "bytes=0-1,2-3", "items=0-1", "bytes=--1", "bytes=0-0",
+                                          "bytes=0-1" + ",0-1" * 500, "bytes=\x00"])
+def test_range_headers_never_break_downloads(completed_job, range_header):
+    app, client, job_id, _ = completed_job
+    size = len((Path(app.instance_path) / "jobs" / job_id / "output.mp4").read_bytes())
+    resp = client.get(f"/api/v1/jobs/{job_id}/output", headers={"Range": range_header})
+    assert resp.status_code in (200, 206, 416), resp.status_code
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    if resp.status_code == 206:
+        first, last = map(int, resp.headers["Content-Range"].split()[1].split("/")[0].split("-"))
+        assert len(resp.data) == last - first + 1 and last < size
+    elif resp.status_code == 416:
+        assert _env(resp)["success"] is False
+        assert_no_leak(app, resp)
+    resp.close()
