@@ -437,10 +437,17 @@ def test_failed_job_shows_the_stage_and_error_code(tmp_path, media_file):
             page.wait_for_selector("#drop-footage[data-state=done]", timeout=30000)
             page.check("input[name=mode][value=extract-footage]")
             page.click("#start-job")
-            page.wait_for_selector("#jobs-body tr[data-status=failed]", timeout=60000)
-            job_id = page.get_attribute("#jobs-body tr[data-status=failed]", "data-job-id")
-            with app.app_context():
-                job = app.test_client().get(f"/api/v1/jobs/{job_id}").get_json()["data"]
+            page.wait_for_selector("#jobs-body tr[data-job-id]")
+            job_id = page.get_attribute("#jobs-body tr[data-job-id]", "data-job-id")
+            client = app.test_client()
+            end = time.monotonic() + 120
+            while time.monotonic() < end:
+                job = client.get(f"/api/v1/jobs/{job_id}").get_json()["data"]
+                if job["status"] in ("completed", "failed", "cancelled"):
+                    break
+                time.sleep(0.25)
+            assert job["status"] == "failed", job
+            page.wait_for_selector(f"#job-row-{job_id}[data-status=failed]", timeout=15000)
             assert job["error"]["code"] == "JOB_TIMEOUT"
             assert "JOB_TIMEOUT" in page.inner_text(f"#job-row-{job_id}")
             page.wait_for_selector("#detail-status .error")
