@@ -8,7 +8,7 @@ objects. A case says what the service may answer (``expect``):
 * ``"either"``: a clean 4xx with one of ``codes`` or a 200 whose metadata matches ``truth``
   (damaged files a lenient decoder may still read).
 
-Cases are small (≤ ~100 kB, ≤ 2 s) so the whole corpus is written in a few seconds.
+Cases are small (< 200 kB, ≤ 2 s of video) so the whole corpus is written in about a second.
 Files are made with PyAV (FFmpeg) and then damaged at the byte level: truncation, random
 bytes, flipped bytes, patched MP4 boxes (``tkhd``, ``mvhd``, ``mdhd``, ``stts``), patched
 Matroska elements (``Duration``, ``SimpleBlock`` timecodes), patched JPEG ``SOF0`` and AVI
@@ -147,12 +147,6 @@ def remux_from(src: str, dst: str, *, skip_packets: int, fmt: str = "mp4") -> in
     return written
 
 
-def first_keyframe_flags(path: str) -> list[bool]:
-    """Keyframe flag of each video packet, in file order."""
-    with av.open(path) as c:
-        return [bool(p.is_keyframe) for p in c.demux(video=0) if p.dts is not None]
-
-
 # -- MP4 boxes ---------------------------------------------------------------------
 
 _MP4_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"udta"}
@@ -210,11 +204,9 @@ def patch_tkhd_size(data: bytearray, width: int, height: int) -> int:
 
 
 def patch_stts_last_delta(data: bytearray, delta: int) -> int:
-    """Append-free patch: set the last stts entry of each track to one sample lasting ``delta`` ticks.
+    """Set the sample duration (ticks) of the last ``stts`` run of every track; returns how many.
 
-    Needs at least two entries' room, so the last entry's count is reduced by one and
-    the freed sample moves into... (kept simple: the last entry's delta is set, which
-    stretches every sample of that run).
+    With a constant frame rate the last run is the only one, so every sample lasts ``delta``.
     """
     n = 0
     for k, _off, pay in list(mp4_boxes(data)):
