@@ -4,8 +4,9 @@ decode paths either work or raise InvalidMediaError, within a time and memory bo
 The corpus (tests/synth/hostile.py) is written once per session. Each case is uploaded
 through the Flask test client; after each upload the service must still be healthy and
 ``instance/tmp`` empty. The engine's probe, FramePump and decode_audio run on each file in
-a forked child process, so a hang is caught by a timeout and memory is measured as the
-child's peak RSS growth (and tracemalloc's peak for Python/numpy allocations).
+a spawned worker process, so a hang or a crash is caught by a timeout, and memory is
+measured as the worker's peak RSS growth during that file (and tracemalloc's peak for
+Python/numpy allocations).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_app
-from synth.hostile import HostileCase, build_corpus
+from synth.hostile import HostileCase, build_corpus, engine_check
 
 ENGINE_TIMEOUT_S = 60.0
 MEMORY_LIMIT_BYTES = 200 * 1024 * 1024
@@ -68,107 +69,33 @@ def test_corpus_is_large_and_varied(corpus):
 # -- the engine in a child process ---------------------------------------------------
 
 
-def _rss_kib(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
+@pytest.fixture(scope="module")
+def engine_worker():
+    """One spawned worker process (not forked: the test process may hold threads and locks)."""
+    holder = {"pool": None}
 
+    def get():
+        if holder["pool"] is None:
+            holder["pool"] = multiprocessing.get_context("spawn").Pool(1)
+        return holder["pool"]
 
-class _Counter:
-    """A trivial FramePump consumer: checks each frame and counts them."""
-
-    every_s = 0.0
-
-    def __init__(self, size: tuple[int, int]) -> None:
-        self.frame_size = size
-        self.n = 0
-        self.last_t = -math.inf
-        self.problems: list[str] = []
-
-    def push(self, image, t_s: float) -> None:
-        w, h = self.frame_size
-        if image.shape != (h, w, 3) or image.dtype.name != "uint8":
-            self.problems.append(f"frame {self.n}: shape {image.shape} dtype {image.dtype}")
-        if not math.isfinite(t_s) or t_s <= self.last_t:
-            self.problems.append(f"frame {self.n}: time {t_s} after {self.last_t}")
-        self.last_t = t_s
-        self.n += 1
-
-
-def _engine_child(path: str, conn) -> None:
-    import tracemalloc
-
-    from clipzy.engine import media
-    from clipzy.engine.errors import InvalidMediaError
-
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:  # reset the peak RSS to the current RSS
-            fh.write("5")
-    except OSError:
-        pass
-    rss0 = _rss_kib("VmRSS")
-    tracemalloc.start()
-    out: dict = {}
-
-    def attempt(step, fn):
+    def run(path: str, timeout_s: float = ENGINE_TIMEOUT_S) -> dict:
+        """probe + FramePump + decode_audio on ``path`` in the worker; returns what each did."""
+        t0 = time.monotonic()
+        pending = get().apply_async(engine_check, (path,))
         try:
-            out[step] = ("ok", fn())
-        except InvalidMediaError as exc:
-            out[step] = ("invalid", str(exc))
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent as a failure
-            out[step] = ("error", f"{type(exc).__name__}: {exc}")
+            result = pending.get(timeout_s)
+        except multiprocessing.TimeoutError:
+            holder["pool"].terminate()  # a hung or crashed decode: start a fresh worker for the next case
+            holder["pool"] = None
+            pytest.fail(f"engine decode paths hung or crashed the process ({time.monotonic() - t0:.0f} s)")
+        result["seconds"] = round(time.monotonic() - t0, 2)
+        return result
 
-    info_box: list = []
-
-    def do_probe():
-        info = media.probe(path)
-        info_box.append(info)
-        return info.metadata()
-
-    def do_pump():
-        info = info_box[0] if info_box else None
-        size = media.fit_width(info, 320) if info is not None else (320, 180)  # the analysers' width
-        c = _Counter(size)
-        n = media.FramePump(path, [c], info=info).run()
-        return {"frames": n, "pushed": c.n, "problems": c.problems[:5], "last_t": c.last_t}
-
-    def do_audio():
-        track = media.decode_audio(path, sample_rate=16000)
-        if track is None:
-            return None
-        s = track.samples
-        return {"shape": list(s.shape), "finite": bool((s == s).all()), "peak": float(abs(s).max()) if s.size else 0.0,
-                "layout": track.layout}
-
-    attempt("probe", do_probe)
-    attempt("pump", do_pump)
-    attempt("audio", do_audio)
-    out["tracemalloc_peak"] = tracemalloc.get_traced_memory()[1]
-    out["rss_growth"] = (_rss_kib("VmHWM") - rss0) * 1024
-    conn.send(out)
-    conn.close()
-
-
-def run_engine(path: str, timeout_s: float = ENGINE_TIMEOUT_S) -> dict:
-    """probe + FramePump + decode_audio on ``path`` in a forked child; returns what each did."""
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_engine_child, args=(path, child), daemon=True)
-    t0 = time.monotonic()
-    proc.start()
-    child.close()
-    result = None
-    if parent.poll(timeout_s):
-        result = parent.recv()
-    proc.join(5)
-    if proc.is_alive():
-        proc.kill()
-        proc.join(5)
-    assert result is not None, f"engine decode paths hung or crashed (exit {proc.exitcode}) after {time.monotonic() - t0:.1f} s"
-    result["seconds"] = round(time.monotonic() - t0, 2)
-    return result
+    yield run
+    if holder["pool"] is not None:
+        holder["pool"].terminate()
+        holder["pool"].join()
 
 
 # -- the upload -------------------------------------------------------------------------
@@ -245,10 +172,10 @@ def test_hostile_upload(name, corpus, hostile_app):
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
-def test_hostile_engine_paths(name, corpus):
+def test_hostile_engine_paths(name, corpus, engine_worker):
     """probe, FramePump and decode_audio: work or InvalidMediaError; no hang; memory bounded."""
     case = corpus[name]
-    r = run_engine(case.path)
+    r = engine_worker(case.path)
     detail = json.dumps(r, default=str)[:1500]
     for step in ("probe", "pump", "audio"):
         status, value = r[step]

@@ -16,6 +16,7 @@ header sizes.
 """
 from __future__ import annotations
 
+import math
 import os
 import struct
 from dataclasses import dataclass, field
@@ -325,6 +326,102 @@ def _read(path: str) -> bytearray:
 # ---------------------------------------------------------------------------
 
 REJECT_ANY = ("UNSUPPORTED_FORMAT", "MEDIA_LIMIT_EXCEEDED")
+
+
+# ---------------------------------------------------------------------------
+# the engine's decode paths on one file (run in a worker process by the tests)
+# ---------------------------------------------------------------------------
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class FrameChecker:
+    """A trivial FramePump consumer: checks each frame's shape and time, and counts them."""
+
+    every_s = 0.0
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.frame_size = size
+        self.n = 0
+        self.last_t = -math.inf
+        self.problems: list[str] = []
+
+    def push(self, image: np.ndarray, t_s: float) -> None:
+        w, h = self.frame_size
+        if image.shape != (h, w, 3) or image.dtype != np.uint8:
+            self.problems.append(f"frame {self.n}: shape {image.shape} dtype {image.dtype}")
+        if not math.isfinite(t_s) or t_s <= self.last_t:
+            self.problems.append(f"frame {self.n}: time {t_s} after {self.last_t}")
+        self.last_t = t_s
+        self.n += 1
+
+
+def engine_check(path: str, *, width: int = 320) -> dict[str, Any]:
+    """Run ``media.probe``, ``media.FramePump`` (one consumer ``width`` px wide, the analysers'
+    size) and ``media.decode_audio`` on ``path``.
+
+    Returns ``{step: ("ok", value) | ("invalid", message) | ("error", "Type: message")}`` for
+    ``probe``/``pump``/``audio``, plus ``rss_growth`` (bytes of peak RSS above the RSS at the
+    start, Linux) and ``tracemalloc_peak`` (bytes).
+    """
+    import tracemalloc
+
+    from clipzy.engine import media
+    from clipzy.engine.errors import InvalidMediaError
+
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:  # reset the peak RSS to the current RSS
+            fh.write("5")
+    except OSError:
+        pass
+    rss0 = _status_kib("VmRSS")
+    tracemalloc.start()
+    out: dict[str, Any] = {}
+    info_box: list = []
+
+    def attempt(step: str, fn: Callable[[], Any]) -> None:
+        try:
+            out[step] = ("ok", fn())
+        except InvalidMediaError as exc:
+            out[step] = ("invalid", str(exc))
+        except BaseException as exc:  # noqa: BLE001 - reported to the test as a failure
+            out[step] = ("error", f"{type(exc).__name__}: {exc}")
+
+    def do_probe() -> dict:
+        info = media.probe(path)
+        info_box.append(info)
+        return info.metadata()
+
+    def do_pump() -> dict:
+        info = info_box[0] if info_box else None
+        size = media.fit_width(info, width) if info is not None else (width, width * 9 // 16)
+        checker = FrameChecker(size)
+        n = media.FramePump(path, [checker], info=info).run()
+        return {"frames": n, "pushed": checker.n, "problems": checker.problems[:5], "last_t": checker.last_t}
+
+    def do_audio() -> dict | None:
+        track = media.decode_audio(path, sample_rate=16000)
+        if track is None:
+            return None
+        s = track.samples
+        return {"shape": list(s.shape), "finite": bool(np.isfinite(s).all()),
+                "peak": float(np.abs(s).max()) if s.size else 0.0, "layout": track.layout}
+
+    try:
+        attempt("probe", do_probe)
+        attempt("pump", do_pump)
+        attempt("audio", do_audio)
+        out["tracemalloc_peak"] = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    out["rss_growth"] = (_status_kib("VmHWM") - rss0) * 1024
+    return out
 
 
 def build_corpus(directory: str | os.PathLike[str], *, seed: int = 7) -> list[HostileCase]:
