@@ -570,6 +570,19 @@ def build_corpus(directory: str | os.PathLike[str], *, seed: int = 7) -> list[Ho
     add(HostileCase("zeroed_block_mkv", _write(p("zeroed.mkv"), zeroed), "zeroed.mkv", "either",
                     truth={"width": W, "height": H, "codec": "h264"}, note="2 kB of zeros in the middle of a cluster"))
 
+    for name, src_name, fmt, codec in (("hevc", "hevc_src.mp4", "mp4", "libx265"),
+                                       ("vp9", "vp9_src.webm", "webm", "libvpx-vp9")):
+        opts = {"deadline": "realtime", "cpu-used": "8", "g": "10"} if codec == "libvpx-vp9" else None
+        src = _read(encode(p(src_name), imgs, fmt=fmt, codec=codec, options=opts))
+        damaged = bytearray(src)
+        for i in rng.choice(np.arange(len(src) // 3, len(src) - 64), 200, replace=False):
+            damaged[int(i)] ^= 0xA5
+        ext = src_name.rsplit(".", 1)[1]
+        add(HostileCase(f"bytes_flipped_{name}", _write(p(f"flipped_{src_name}"), damaged), f"flipped.{ext}", "either",
+                        truth={"width": W, "height": H}, note=f"200 bytes XORed in the last two thirds of a {name} stream"))
+        add(HostileCase(f"truncated_50pct_{name}", _write(p(f"trunc_{src_name}"), src[: len(src) // 2]),
+                        f"half.{ext}", "either", truth={"width": W, "height": H}))
+
     # -- lying headers -------------------------------------------------------------
     tk = bytearray(base_bytes)
     assert patch_tkhd_size(tk, 60000, 60000) == 1
