@@ -210,7 +210,8 @@ def test_hostile_engine_paths(name, corpus, engine_worker):
 
 JOB_CASES = ["two_by_two_pixels", "odd_size_33x17", "rotation_90", "variable_frame_rate", "non_monotonic_timestamps",
              "bytes_flipped_mid_stream", "stts_huge_sample_duration", "eight_audio_channels", "audio_24_channels",
-             "audio_8khz_mono", "single_frame", "bytes_flipped_vp9", "truncated_50pct_vp9", "aspect_8_to_1", "starts_mid_gop", "truncated_50pct_faststart_mp4", "audio_much_longer", "hevc"]
+             "audio_8khz_mono", "single_frame", "bytes_flipped_vp9", "truncated_50pct_vp9", "aspect_8_to_1",
+             "starts_mid_gop", "truncated_50pct_faststart_mp4", "audio_much_longer", "hevc"]
 APPLY_PAIRS = [("control_ok", "odd_size_33x17"), ("control_ok", "two_by_two_pixels"), ("eight_audio_channels", "rotation_90"),
                ("aspect_8_to_1", "variable_frame_rate"), ("audio_8khz_mono", "audio_much_longer")]  # (template, footage)
 JOBS_TIMEOUT_S = 300.0
