@@ -185,3 +185,46 @@ def test_roi_moves_crop():
     assert c["x"] == 1280 - c["width"]  # pushed to the right edge, still inside the frame
     p2 = build(sa.dna(shots_ms=[0, 4000], aspect_ratio="9:16"), roi=replace(roi, x=np.full(t.size, 0.1)))
     assert p2["segments"][0]["crop"][0]["x"] == 0
+
+
+def test_consecutive_segments_of_one_footage_shot_jump_visibly():
+    """One long footage shot: each cut skips at least MIN_JUMP_S of footage (no invisible cuts)."""
+    tdna = sa.dna(shots_ms=[0, 2000, 4000, 6000, 8000, 10000, 12000], fps=25)
+    fdna = sa.dna(shots_ms=[0, 30000], fps=25)
+    p = build(tdna, fdna=fdna, finfo=info(dur=30.0), config={"beat_sync": False})
+    segs = p["segments"]
+    assert len(segs) == 6
+    for a, b in zip(segs, segs[1:]):
+        assert b["footage_in_ms"] - a["footage_out_ms"] >= P.MIN_JUMP_S * 1000 - 1, (a, b)
+
+
+def test_jump_rule_gives_way_when_footage_is_tight():
+    """12 s of output from 13 s of one shot cannot skip 1 s five times: the plan still fills it, chronologically."""
+    tdna = sa.dna(shots_ms=[0, 2000, 4000, 6000, 8000, 10000, 12000], fps=25)
+    fdna = sa.dna(shots_ms=[0, 13000], fps=25)
+    p = build(tdna, fdna=fdna, finfo=info(dur=13.0), config={"beat_sync": False})
+    ins = [s["footage_in_ms"] for s in p["segments"]]
+    assert ins == sorted(ins) and len(ins) == 6
+    for a, b in zip(p["segments"], p["segments"][1:]):
+        assert b["footage_in_ms"] >= a["footage_out_ms"] - 1  # no repeats
+
+
+def test_segments_prefer_another_footage_shot():
+    """With several footage shots, consecutive segments come from different shots where the pacing allows."""
+    tdna = sa.dna(shots_ms=[0, 2000, 4000, 6000, 8000], fps=25)
+    fdna = sa.dna(shots_ms=[0, 9000, 12000, 15000, 18000], fps=25)
+    p = build(tdna, fdna=fdna, finfo=info(dur=18.0), config={"beat_sync": False})
+    bounds = [0, 9000, 12000, 15000, 18000]
+    shot_of = [max(i for i, b in enumerate(bounds[:-1]) if s["footage_in_ms"] >= b) for s in p["segments"]]
+    assert all(a != b for a, b in zip(shot_of, shot_of[1:])), shot_of
+
+
+def test_no_repeat_while_unused_footage_remains():
+    """When the chronological search runs out, an unused earlier stretch beats repeating footage."""
+    tdna = sa.dna(shots_ms=[0, 2000, 4000, 6000, 8000, 10000, 12000], fps=25)
+    bounds = [0, 3000, 6000, 9000, 12000, 15000, 18000, 21000, 24000, 27000]
+    fdna = sa.dna(shots_ms=bounds, fps=25, motion_per_shot=[0, 0, 0, 0, 0, 0.2, 1, 1, 1])  # action late in the footage
+    p = build(tdna, fdna=fdna, finfo=info(dur=27.0), config={"beat_sync": False})
+    spans = sorted((s["footage_in_ms"], s["footage_out_ms"]) for s in p["segments"])
+    for (a0, a1), (b0, b1) in zip(spans, spans[1:]):
+        assert b0 >= a1 - 1, spans  # no footage shown twice

@@ -29,10 +29,15 @@
   longest footage shot. Score = mean per-shot motion (0..1, from
   the footage DNA ``motion.per_shot``) + faces share (ROI track) + 0.7 × speech share + 0.3
   × ROI evidence weight − 0.5 × distance from the segment's proportional place in the
-  footage (in units of footage/segments). Candidates start after the previous segment's end
-  and leave room for the remaining segments (chronological, no repeats); when that is
-  impossible the search widens to the rest of the footage, then (footage too short) to all
-  of it, allowing repeats.
+  footage (in units of footage/segments) − ``SAME_SHOT_PENALTY`` when the candidate lies in the
+  same footage shot as the previous segment (a cut to another shot reads as a cut; a jump
+  inside one continuous shot often does not). Candidates start after the previous segment's end
+  and leave room for the remaining segments (chronological, no repeats). Two consecutive
+  segments from the same footage shot start at least ``MIN_JUMP_S`` after the previous one
+  ends, so every cut is a visible change (a 0.3 s skip inside a continuous shot reads as a
+  glitch, not a cut); when that is impossible the rule is dropped, then the search widens to
+  the rest of the footage, then to footage no segment has shown yet (out of order), and only
+  then (footage too short) to all of it, allowing repeats.
 * **Crop**: :func:`clipzy.engine.reframe.crop_path` per segment (keyframe ``t_ms`` relative
   to the segment's ``footage_in_ms``; x/y/width/height in footage display pixels).
 * **Soundtrack**: ``audio_source`` resolved (``auto`` → ``template`` when the template DNA
@@ -54,6 +59,8 @@ from .media import VideoInfo
 VERSION = "1.0"
 MAX_SHORT_SIDE = 1080
 MIN_SEGMENT_S = 0.3  # shortest output shot after beat snapping, seconds
+MIN_JUMP_S = 1.0  # footage skipped between consecutive segments of one footage shot, seconds
+SAME_SHOT_PENALTY = 1.5  # score units: more than the whole motion range (0..1), worth 3 units of distance
 GRID_S = 0.1  # footage search grid, seconds
 TRANSITION_MAX_SHARE = 0.4  # a transition takes at most this share of its shorter neighbour
 TRANSITION_TYPES = ("cut", "dissolve", "fade", "wipe")
@@ -250,29 +257,44 @@ def _choose(lengths: list[float], handles: list[float], spans: list[tuple[float,
     unit = footage_s / max(1, len(lengths))
     out: list[float] = []
     prev_end = 0.0
+    prev_shot = -1
+    used: list[tuple[float, float]] = []
     for i, (ln, h) in enumerate(zip(lengths, handles)):
         ideal = footage_s * sum(need[:i]) / total if total > 0 else 0.0
         after = sum(need[i + 1:]) * 0.999
         chosen = None
         used_h = 0.0
-        for lo, hi, hh in ((prev_end, footage_s - after - ln - h, h), (prev_end, footage_s - after - ln, 0.0),
-                           (prev_end, footage_s - ln, 0.0), (0.0, footage_s - ln, 0.0)):
+        jump_ok = (shot_idx != prev_shot) | (starts_all >= prev_end + MIN_JUMP_S - 1e-9)
+        for lo, hi, hh, jump in ((prev_end, footage_s - after - ln - h, h, True),
+                                 (prev_end, footage_s - after - ln, 0.0, True),
+                                 (prev_end, footage_s - after - ln - h, h, False),
+                                 (prev_end, footage_s - after - ln, 0.0, False),
+                                 (prev_end, footage_s - ln, 0.0, False), (0.0, footage_s - ln, 0.0, None),
+                                 (0.0, footage_s - ln, 0.0, False)):
             mg = np.where(sh_b - sh_a > ln + hh + 2 * margin, margin, 0.0)
             a0 = np.maximum(sh_a + mg, starts_all)
             ok = (starts_all >= lo - 1e-9) & (starts_all <= hi + 1e-9) & (a0 + ln + hh <= sh_b - mg + 1e-9)
+            if jump:
+                ok &= jump_ok
+            elif jump is None:  # out of order, but still footage no segment has shown yet
+                for ua, ub in used:
+                    ok &= (a0 + ln <= ua + 1e-9) | (a0 >= ub - 1e-9)
             if not np.any(ok):
                 continue
             a = a0[ok]
             i0 = np.clip(np.floor(a / GRID_S).astype(int), 0, score.size)
             i1 = np.clip(np.ceil((a + ln) / GRID_S).astype(int), 0, score.size)
             s = (cum[i1] - cum[i0]) / np.maximum(1e-9, (i1 - i0) * GRID_S) - 0.5 * np.abs(a - ideal) / max(unit, 1e-9)
+            s = s - SAME_SHOT_PENALTY * (shot_idx[ok] == prev_shot)
             k = int(np.argmax(s))  # first best: deterministic
             chosen = float(a[k])
             used_h = hh
+            prev_shot = int(shot_idx[ok][k])
             break
         if chosen is None:  # segment longer than every shot (cannot happen after splitting) — start of footage
             chosen, used_h = 0.0, 0.0
         out.append(round(chosen, 3))
+        used.append((chosen, chosen + ln))
         prev_end = chosen + ln + used_h  # a reserved outgoing handle is shown during the next transition
     return out
 
