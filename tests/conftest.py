@@ -171,3 +171,33 @@ def upload_file(client, path, name=None, headers=None, **form):
     boundary, body = encode_multipart(fields)
     return client.post("/api/v1/videos/upload", data=body, headers=headers or {},
                        content_type=f"multipart/form-data; boundary={boundary}")
+
+
+@pytest.fixture(scope="session")
+def default_models_folder() -> Path | None:
+    """``instance/models`` when `clipzy models prepare` built it there intact, else None."""
+    from clipzy.engine import models
+
+    folder = ROOT / "instance" / "models"
+    previous = models._models_path
+    try:
+        models.set_models_path(folder)
+        ok = all(st["intact"] for st in models.check().values())
+    finally:
+        models.set_models_path(previous) if previous is not None else None
+        models._models_path = previous
+    return folder if ok else None
+
+
+@pytest.fixture(autouse=True)
+def _engine_models_default(default_models_folder):
+    """Every test starts with the engine on the prepared models (when there are any).
+
+    The models folder is process-wide engine state: an app made by one test (its own
+    instance folder) or a test's fallback setting must not leak into the next test.
+    """
+    from clipzy.engine import models
+
+    if default_models_folder is not None and models._models_path != default_models_folder:
+        models.set_models_path(default_models_folder)
+    yield
