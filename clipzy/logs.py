@@ -35,12 +35,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (it may be swapped, e.g. by test capture)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure(level: str = "INFO") -> None:
     """Route the root logger (and onnxruntime/werkzeug/gunicorn loggers) to JSON lines on stderr."""
     root = logging.getLogger()
     handler = next((h for h in root.handlers if getattr(h, "_clipzy", False)), None)
     if handler is None:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler._clipzy = True  # type: ignore[attr-defined]
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
