@@ -210,7 +210,7 @@ def test_queued_job_shows_in_list_and_can_be_cancelled(tmp_path, media_file):
         assert "JOB_ALREADY_PROCESSING" in page.inner_text("#job-error")
         # keyboard: focus survives the polling re-renders, Enter cancels, focus moves to the job's link
         page.focus(f"#job-row-{job_id} button:has-text('Cancel')")
-        page.wait_for_timeout(1600)  # several polls (0.5 s, 0.75 s, ...) re-render the row meanwhile
+        page.wait_for_timeout(1600)  # several polls (0.3 s, 0.45 s, ...) re-render the row meanwhile
         assert page.evaluate("document.activeElement.dataset.focus") == f"cancel-{job_id}"
         page.keyboard.press("Enter")
         page.wait_for_selector(f"#job-row-{job_id}[data-status=cancelled]")

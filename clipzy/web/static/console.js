@@ -484,17 +484,17 @@
     else if (key === "detail-cancel") { const h = $("#detail-status h3"); if (h) { h.tabIndex = -1; h.focus(); } }
   }
 
-  /** Poll one job with backoff (0.5 s growing ×1.5 while nothing changes, to 2 s while processing and
+  /** Poll one job with backoff (0.3 s growing ×1.5 while nothing changes, to 2 s while processing and
    * 5 s while queued, so short stages still show); stops at a terminal status. */
   function watch(jobId) {
     if (state.watchers[jobId]) return;
-    let delay = 500;
+    let delay = 300;
     let last = "";
     const tick = async () => {
       try {
         const j = await api("/jobs/" + jobId);
         const sig = j.status + "|" + j.progress_percent + "|" + j.current_stage;
-        delay = sig === last ? Math.min(delay * 1.5, j.status === "processing" ? 2000 : 5000) : 500;
+        delay = sig === last ? Math.min(delay * 1.5, j.status === "processing" ? 2000 : 5000) : 300;
         last = sig;
         updateJob(j);
         if (TERMINAL.has(j.status)) {
