@@ -161,7 +161,7 @@ def test_watchdog_fails_job_stuck_between_checks(tmp_path, stop_after):
     t0 = time.monotonic()
     job_id = new_job(svc)
     job = wait_for(lambda: (j := svc.store.get_job(job_id))["status"] == "failed" and j, timeout=12)
-    assert job["error"]["code"] == "JOB_TIMEOUT"
+    assert job["error"]["code"] == "JOB_TIMEOUT" and job["error"]["stage"] == "video_analysis"
     assert time.monotonic() - t0 < 2.5  # failed while the stage was still asleep
 
 

@@ -208,8 +208,9 @@ class Runner:
             late = [(jid, c) for jid, (c, d) in self._running.items() if now > d + self.WATCHDOG_GRACE_SECONDS]
         for job_id, control in late:
             control.cancel()
+            row = self.store.get_job(job_id)  # the stage it is stuck in, as recorded when it began
             self._finish(job_id, JobStatus.FAILED, error={
-                "code": "JOB_TIMEOUT", "stage": None,
+                "code": "JOB_TIMEOUT", "stage": row["current_stage"] if row else None,
                 "message": f"the job ran longer than PROCESSING_TIMEOUT_SECONDS={self.timeout_s:g}"})
 
     def _cancel_probe(self, job_id: str) -> Callable[[], bool]:
