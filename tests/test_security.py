@@ -182,8 +182,8 @@ def test_oversize_json_body_is_refused_before_parsing(tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    body = assert_error(resp, 413, "PAYLOAD_TOO_LARGE")
-    assert "bytes" in body["error"]["detail"]
+    body = assert_error(resp, 422, "VALIDATION_ERROR")
+    assert "bytes" in body["error"]["detail"] and "body" in body["error"]["fields"]
     # the body (10 MB) is in the test client's request; the service must not build a second
     # and third copy (decoded text + parsed dict): stay well under 3 copies.
     assert peak < 25 * 1024 * 1024, peak
@@ -203,7 +203,7 @@ def test_chunked_oversize_json_is_cut_off(tmp_path):
 
     app_iter, status, headers = run_wsgi_app(app, environ, buffered=True)
     body = json.loads(b"".join(app_iter))
-    assert status.startswith("413") and body["error"]["code"] == "PAYLOAD_TOO_LARGE", (status, body)
+    assert status.startswith("422") and body["error"]["code"] == "VALIDATION_ERROR", (status, body)
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
@@ -457,7 +457,7 @@ def test_security_headers_and_clean_errors_on_every_kind_of_response(completed_j
         "400": client.post("/api/v1/jobs", data="{", content_type="application/json"),
         "422": client.post("/api/v1/jobs", json={"video_id": vid, "config": {"quality": "ultra"}}),
         "422_media": upload(client, __file__, "not_a_video.mp4"),
-        "413": client.post("/api/v1/jobs", data="[" + "0," * 600000 + "0]", content_type="application/json"),
+        "422_big_json": client.post("/api/v1/jobs", data="[" + "0," * 600000 + "0]", content_type="application/json"),
     }
 
     def explode(*_a, **_k):
@@ -466,7 +466,7 @@ def test_security_headers_and_clean_errors_on_every_kind_of_response(completed_j
     monkeypatch.setattr(app.extensions["clipzy"].store, "list_jobs", explode)
     responses["500"] = client.get("/api/v1/jobs")
     expected = {"download": 200, "range": 206, "bad_range": 416, "head": 200, "404": 404, "405": 405, "409": 409,
-                "400": 400, "422": 422, "422_media": 422, "413": 413, "500": 500}
+                "400": 400, "422": 422, "422_media": 422, "422_big_json": 422, "500": 500}
     for name, resp in responses.items():
         if name in expected:
             assert resp.status_code == expected[name], (name, resp.status_code, resp.get_data(as_text=True)[:300])

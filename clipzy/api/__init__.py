@@ -18,8 +18,12 @@ def init_api(app: Flask) -> Api:
         "OPENAPI_REDOC_PATH": None,
         "OPENAPI_RAPIDOC_PATH": None,
     })
-    api = Api(app, spec_kwargs={"info": {"description": "Measure a template video's Style DNA and apply it to footage. "
-                                                       "Every response uses the success or error envelope."}})
+    api = Api(app, spec_kwargs={
+        "info": {"description": "Measure a template video's Style DNA and apply it to footage. Every response uses the "
+                                "success or error envelope. When CLIPZY_API_KEYS is set, every operation but /health "
+                                "needs `Authorization: Bearer <key>` (downloads also accept a signed `token`)."},
+        "security": [{"bearer": []}, {}],  # {} : open when no keys are configured (the default)
+    })
     from . import docs, health, jobs, videos
 
     for bp in (health.blp, videos.blp, jobs.blp):

@@ -11,7 +11,7 @@ import errno
 import logging
 import sqlite3
 
-from flask import Flask, g, jsonify
+from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("clipzy.api")
@@ -83,6 +83,9 @@ def http_error_response(exc: HTTPException):
         return api_error_response(ApiError("VALIDATION_ERROR", 422, "Validation failed", detail or "invalid input", fields))
     if status == 400 and messages is not None:  # webargs: unparsable JSON body
         return api_error_response(ApiError("INVALID_JSON", 400, "The request body is not valid JSON", "invalid JSON body"))
+    if status == 400 and request.mimetype == "multipart/form-data":  # a truncated or malformed upload body
+        return api_error_response(ApiError("VALIDATION_ERROR", 422, "The upload could not be read",
+                                           "the multipart/form-data body is malformed or incomplete"))
     code, message = HTTP_CODES.get(status, ("INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST", exc.name))
     detail = exc.description or message
     if status == 413:

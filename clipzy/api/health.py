@@ -52,6 +52,7 @@ def health_report() -> tuple[dict, list[str]]:
 
 @blp.route("/health")
 class Health(MethodView):
+    @blp.doc(security=[])
     @blp.response(200, HealthSchema)
     def get(self):
         """Service health: database, storage, job pool, ONNX providers and models."""

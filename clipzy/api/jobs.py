@@ -60,8 +60,10 @@ def require_json_body():
         if not request.is_json:
             raise ApiError("INVALID_JSON", 400, "The request body must be JSON",
                            f"Content-Type must be application/json, got {request.mimetype or '(none)'}")
-        too_large = ApiError("PAYLOAD_TOO_LARGE", 413, "The request body is too large",
-                             f"a JSON body may have at most {JSON_BODY_LIMIT_BYTES} bytes")
+        # API.md has no code for an oversized JSON body; it fails validation like any bad body.
+        too_large = ApiError("VALIDATION_ERROR", 422, "The request body is too large",
+                             f"a JSON body may have at most {JSON_BODY_LIMIT_BYTES} bytes",
+                             {"body": [f"Longer than maximum length {JSON_BODY_LIMIT_BYTES} bytes."]})
         if (request.content_length or 0) > JSON_BODY_LIMIT_BYTES:
             raise too_large
         request.max_content_length = JSON_BODY_LIMIT_BYTES  # a body without Content-Length is cut off
@@ -84,8 +86,7 @@ class Jobs(MethodView):
     @blp.fails(400, "INVALID_JSON")
     @blp.fails(404, "VIDEO_NOT_FOUND")
     @blp.fails(409, "JOB_ALREADY_PROCESSING, IDEMPOTENCY_KEY_REUSED")
-    @blp.fails(413, "PAYLOAD_TOO_LARGE (JSON body over 1 MiB)")
-    @blp.fails(422, "VALIDATION_ERROR")
+    @blp.fails(422, "VALIDATION_ERROR (also a JSON body over 1 MiB)")
     @blp.fails(503, "SERVICE_UNAVAILABLE (queue full, or storage or database full)")
     def post(self, body):
         """Create a job: extract-only without a template, extract-and-apply with one.
