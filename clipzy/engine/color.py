@@ -61,7 +61,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from .media import VideoInfo, fit_width
+from .media import VideoInfo, fit_width, rgb_frame
 
 # --- analysis parameters -------------------------------------------------------------
 #: Analysis frame width in pixels (height keeps the aspect).
@@ -294,9 +294,7 @@ class ColorAnalyzer:
 
     def push(self, image: np.ndarray, t_s: float) -> None:
         """Analyse one uint8 RGB frame ``(h, w, 3)`` shown at ``t_s`` seconds."""
-        img = np.asarray(image)
-        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
-            raise ValueError(f"push expects uint8 RGB (h, w, 3), got {img.dtype} {img.shape}")
+        img = rgb_frame(image)
         lab = rgb_to_lab(img)
         flat = lab.reshape(-1, 3)
         n = flat.shape[0]

@@ -206,6 +206,14 @@ class FrameConsumer(Protocol):
     def push(self, image: np.ndarray, t_s: float) -> None: ...
 
 
+def rgb_frame(image: np.ndarray) -> np.ndarray:
+    """``image`` as a uint8 RGB array ``(h, w, 3)``; ValueError for anything else (consumers' ``push``)."""
+    img = np.asarray(image)
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"push expects uint8 RGB (h, w, 3), got {img.dtype} {img.shape}")
+    return img
+
+
 def fit_width(info: VideoInfo, width: int) -> tuple[int, int]:
     """Display size ``width`` pixels wide with the video's aspect kept (even height)."""
     width = max(2, int(width))

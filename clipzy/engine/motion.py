@@ -54,7 +54,7 @@ import cv2
 import numpy as np
 from scipy.signal import savgol_filter
 
-from .media import VideoInfo, fit_width
+from .media import VideoInfo, fit_width, rgb_frame
 
 #: Analysis frame width in pixels (height keeps the aspect).
 FRAME_WIDTH = 320
@@ -134,9 +134,7 @@ class MotionAnalyzer:
 
     def push(self, image: np.ndarray, t_s: float) -> None:
         """Analyse one uint8 RGB frame ``(h, w, 3)`` shown at ``t_s`` seconds."""
-        img = np.asarray(image)
-        if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
-            raise ValueError(f"push expects uint8 RGB (h, w, 3), got {img.dtype} {img.shape}")
+        img = rgb_frame(image)
         if (img.shape[1], img.shape[0]) != self.frame_size:
             img = cv2.resize(img, self.frame_size, interpolation=cv2.INTER_AREA)
         grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
