@@ -42,6 +42,9 @@ def media_file(shared_media):
 
 # -- the app ------------------------------------------------------------------------
 
+_APPS: list = []
+
+
 def make_app(instance: Path, **config):
     """An app on ``instance`` with the job pool off unless ``CLIPZY_START_RUNNER=True`` is given."""
     from clipzy import create_app
@@ -49,7 +52,23 @@ def make_app(instance: Path, **config):
     base = {"INSTANCE_PATH": str(instance), "CLIPZY_START_RUNNER": False, "TESTING": True, "CLIPZY_WARM_UP": False,
             "CLIPZY_MODELS_PATH": str(instance / "models")}
     base.update(config)
-    return create_app(base)
+    app = create_app(base)
+    _APPS.append(app)
+    return app
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    """Stop every test app's job pool and webhook sender before pytest prints its summary."""
+    from clipzy import stop_workers
+
+    import logging
+
+    for app in _APPS:
+        stop_workers(app)
+    _APPS.clear()
+    # threads still finishing (a webhook in flight) must not print after pytest's closing line
+    logging.getLogger("clipzy").setLevel(logging.CRITICAL)
 
 
 @pytest.fixture
