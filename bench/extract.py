@@ -77,8 +77,6 @@ class Timed:
 
 def measure(path: str, *, use_model: bool) -> dict:
     from clipzy.engine import pipeline
-    from clipzy.engine.media import FramePump
-
     floor = decode_floor(path)
     a = pipeline.Analysis(path, use_shot_model=use_model)
     timed: dict[str, Timed] = {}

@@ -1,7 +1,6 @@
 """The v1 HTTP contract: envelopes, status codes, error codes, uploads, jobs (no job pool here)."""
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path

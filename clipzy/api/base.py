@@ -6,7 +6,6 @@ shows what clients really get. A view sets the envelope's message with ``say()``
 """
 from __future__ import annotations
 
-import marshmallow as ma
 from flask import g
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from flask import current_app, g, request
+from flask import current_app, g
 from flask.views import MethodView
 from marshmallow import ValidationError
 

@@ -62,6 +62,7 @@ import cv2
 import numpy as np
 
 from .media import VideoInfo, fit_width, rgb_frame
+from .spans import shot_starts
 
 # --- analysis parameters -------------------------------------------------------------
 #: Analysis frame width in pixels (height keeps the aspect).
@@ -331,15 +332,8 @@ class ColorAnalyzer:
     def _shot_groups(self, shots_s: Sequence[tuple[float, float]] | None) -> list[list[_FrameStats]]:
         if not shots_s:
             return [list(self._frames)] if self._frames else []
-        starts = []
-        prev_end = -math.inf
-        for s, e in shots_s:
-            if not (math.isfinite(s) and math.isfinite(e)) or e < s or s < prev_end - 1e-6:
-                raise ValueError("shots_s must be ordered (start_s, end_s) spans with end >= start")
-            starts.append(float(s))
-            prev_end = float(e)
+        st = shot_starts(shots_s)
         groups: list[list[_FrameStats]] = [[] for _ in shots_s]
-        st = np.asarray(starts)
         for f in self._frames:
             i = int(np.searchsorted(st, f.t_s + 1e-6, side="right")) - 1
             groups[max(0, i)].append(f)

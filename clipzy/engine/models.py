@@ -145,7 +145,6 @@ def providers() -> list[str]:
 def _cuda_really_works(ort) -> bool:
     """Build a one-node graph and check that a CUDA session keeps the CUDA provider."""
     try:
-        import onnx
         from onnx import TensorProto, helper
 
         x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])

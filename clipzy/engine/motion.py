@@ -55,6 +55,7 @@ import numpy as np
 from scipy.signal import savgol_filter
 
 from .media import VideoInfo, fit_width, rgb_frame
+from .spans import shot_starts
 
 #: Analysis frame width in pixels (height keeps the aspect).
 FRAME_WIDTH = 320
@@ -165,14 +166,7 @@ class MotionAnalyzer:
     def _shot_pairs(self, shots_s: Sequence[tuple[float, float]] | None) -> tuple[int, list[list[_Pair]]]:
         if not shots_s:
             return 1, [list(self._pairs)]
-        starts = []
-        prev_end = -math.inf
-        for s, e in shots_s:
-            if not (math.isfinite(s) and math.isfinite(e)) or e < s or s < prev_end - 1e-6:
-                raise ValueError("shots_s must be ordered (start_s, end_s) spans with end >= start")
-            starts.append(float(s))
-            prev_end = float(e)
-        st = np.asarray(starts)
+        st = shot_starts(shots_s)
         groups: list[list[_Pair]] = [[] for _ in shots_s]
         for p in self._pairs:
             i0 = max(0, int(np.searchsorted(st, p.t0 + 1e-6, side="right")) - 1)
