@@ -95,7 +95,7 @@ def small_clips(tmp_path_factory):
     """Tiny clips made in code: {'mp4': path, 'mov': ..., 'mkv', 'webm', 'avi', 'rotated', 'audio_only'}."""
     import numpy as np
 
-    from synth.video import write_video, write_wav
+    from synth.video import write_audio_mp4, write_video, write_wav
 
     d = tmp_path_factory.mktemp("clips")
     rng = np.random.default_rng(0)
@@ -107,19 +107,7 @@ def small_clips(tmp_path_factory):
     portrait = [f[:, :72] for f in frames]  # 72x72 → use a 16:9 frame rotated for display
     out["rotated"] = write_video(d / "phone.mp4", frames, fps=30, rotation=90)
     out["square"] = write_video(d / "square.mp4", portrait, fps=25)
-    out["audio_only"] = str(d / "tone.m4a")
-    import av
-
-    with av.open(out["audio_only"], "w", format="mp4") as c:
-        s = c.add_stream("aac", rate=48000, layout="mono")
-        for i in range(0, 48000, 1024):
-            f = av.AudioFrame.from_ndarray(audio[None, i:i + 1024], format="fltp", layout="mono")
-            f.sample_rate = 48000
-            f.pts = i
-            for p in s.encode(f):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
+    out["audio_only"] = write_audio_mp4(str(d / "tone.m4a"), audio[:, None])
     out["wav"] = write_wav(d / "tone.wav", audio)
     return out
 

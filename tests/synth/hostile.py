@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 import av
 import numpy as np
 
-from .video import write_video, write_wav
+from .video import write_audio_mp4, write_video, write_wav
 
 W, H = 64, 48  # default frame size (pixels)
 FPS = 25
@@ -111,22 +111,6 @@ def encode(path: str, imgs: list[np.ndarray], *, fmt: str, codec: str = "libx264
                     out.mux(p)
             for p in astream.encode():
                 out.mux(p)
-    return path
-
-
-def write_audio_mp4(path: str, audio: np.ndarray, *, sample_rate: int = 48000) -> str:
-    """An AAC-only MP4 (an .m4a)."""
-    layout = "mono" if audio.shape[1] == 1 else "stereo"
-    with av.open(path, "w", format="mp4") as out:
-        s = out.add_stream("aac", rate=sample_rate, layout=layout)
-        for start in range(0, audio.shape[0], 1024):
-            f = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[start:start + 1024].T), format="fltp", layout=layout)
-            f.sample_rate = sample_rate
-            f.pts = start
-            for p in s.encode(f):
-                out.mux(p)
-        for p in s.encode():
-            out.mux(p)
     return path
 
 

@@ -85,6 +85,22 @@ def write_video(
     return path
 
 
+def write_audio_mp4(path: str, audio: np.ndarray, *, sample_rate: int = 48000) -> str:
+    """An AAC-only MP4 (an .m4a) of float audio (n, 1) or (n, 2)."""
+    layout = "mono" if audio.shape[1] == 1 else "stereo"
+    with av.open(path, "w", format="mp4") as out:
+        s = out.add_stream("aac", rate=sample_rate, layout=layout)
+        for start in range(0, audio.shape[0], 1024):
+            f = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[start:start + 1024].T), format="fltp", layout=layout)
+            f.sample_rate = sample_rate
+            f.pts = start
+            for p in s.encode(f):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    return path
+
+
 def _resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
     n = int(round(x.shape[0] * dst / src))
     t = np.linspace(0, x.shape[0] - 1, n)
