@@ -36,9 +36,7 @@ so cuts keep the template's pacing unsnapped (``plan.beat_sync.beats`` = 0).
 """
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -46,20 +44,8 @@ import numpy as np
 from . import lut as lutmod
 from . import mix, plan as planmod, reframe, render
 from .control import Control, ensure
+from .files import write_json_atomic
 from .media import probe
-
-
-def _write_json(path: str | os.PathLike[str], obj: Any) -> None:
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=".plan-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def soundtrack_beats(template_dna: Mapping[str, Any], duration_s: float) -> list[float]:
@@ -112,7 +98,7 @@ def plan_stage(
     lut = lutmod.build_lut(footage_dna.get("color_profile"), template_dna.get("color_profile"), strength=float(cfg["color_strength"]))
     lutmod.write_cube(out_cube, lut)
     plan["luts"] = {"global": os.path.basename(os.fspath(out_cube))}
-    _write_json(out_plan, plan)
+    write_json_atomic(out_plan, plan)
     control.progress(1.0)
     return plan, lut
 
@@ -136,7 +122,7 @@ def render_stage(
                                          footage_speech_s=footage_speech_s, control=control.span(0.0, 0.05))
     plan["soundtrack"].update(report)
     if out_plan is not None:
-        _write_json(out_plan, plan)
+        write_json_atomic(out_plan, plan)
     info = render.render(plan, footage_path=footage_path, footage_info=f_info, out_path=out_mp4,
                          cube_path=out_cube, lut=lut, audio=audio, control=control.span(0.05, 1.0))
     return info.metadata()

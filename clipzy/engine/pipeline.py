@@ -133,10 +133,8 @@ def apply_files(template_path: str, footage_path: str, *, config: dict, out_mp4:
     Writes the output MP4 and, beside it, the template's Style DNA, the .cube LUT and
     the edit plan; returns the output's probed metadata. The same steps as an apply job.
     """
-    import json
-    import os
-
     from . import apply
+    from .files import write_json_atomic
 
     control = ensure(control)
     template = Analysis(template_path)
@@ -147,10 +145,7 @@ def apply_files(template_path: str, footage_path: str, *, config: dict, out_mp4:
         getattr(template, step)(control.span(lo, mid))
         getattr(footage, step)(control.span(mid, hi))
     template_dna, footage_dna = template.style_dna(), footage.style_dna()
-    part = out_dna + ".part"
-    with open(part, "w") as fh:
-        json.dump(template_dna, fh, indent=1)
-    os.replace(part, out_dna)
+    write_json_atomic(out_dna, template_dna)
     speech = footage.audio.speech_segments_s
     plan, lut = apply.plan_stage(template_path=template_path, footage_path=footage_path, template_dna=template_dna,
                                  footage_dna=footage_dna, footage_roi=footage.roi, footage_speech_s=speech,

@@ -5,18 +5,9 @@ the footage (each stage works on both, template first) and then plan and render.
 """
 from __future__ import annotations
 
-import json
-import os
-
 from ..engine.control import Control
+from ..engine.files import write_json_atomic
 from .runner import JobContext, Stage
-
-
-def write_json_atomic(path: str, data: dict) -> None:
-    part = path + ".part"
-    with open(part, "w") as fh:
-        json.dump(data, fh, indent=1)
-    os.replace(part, path)
 
 
 def _analyses(ctx: JobContext) -> list:
