@@ -99,7 +99,8 @@ def make_footage(path: str, seconds: float) -> list[int]:
 
 
 def prepare(work: str, seconds: float) -> dict:
-    from clipzy.engine import color, media, reframe
+    from clipzy.engine.analysis import color, framing
+    from clipzy.engine import media
     from tests.synth import apply as sa
 
     t = time.perf_counter()
@@ -110,7 +111,7 @@ def prepare(work: str, seconds: float) -> dict:
     info = media.probe(footage)
     t = time.perf_counter()
     ca = color.ColorAnalyzer(info)
-    rt = reframe.RoiTracker(info)
+    rt = framing.RoiTracker(info)
     media.FramePump(footage, [ca, rt], info=info).run()
     spans = [(a / 1000, b / 1000) for a, b in zip(fshots[:-1], fshots[1:])]
     fprof = ca.finish(spans)["color_profile"]
@@ -137,7 +138,7 @@ def prepare(work: str, seconds: float) -> dict:
 
 
 def child_floor(work: str, quality: str) -> dict:
-    from clipzy.engine import plan as planmod
+    from clipzy.engine.editing import plan as planmod
 
     job = json.load(open(os.path.join(work, "job.json")))
     q = planmod.QUALITY[quality]
@@ -168,11 +169,12 @@ def child_floor(work: str, quality: str) -> dict:
 
 
 def child_apply(work: str, quality: str) -> dict:
-    from clipzy.engine import apply, reframe
+    from clipzy.engine import apply
+    from clipzy.engine.analysis import framing
 
     job = json.load(open(os.path.join(work, "job.json")))
     r = job["roi"]
-    roi = reframe.RoiTrack(np.array(r["times_ms"]) / 1000.0, np.array(r["x"]), np.array(r["y"]), np.array(r["weight"]))
+    roi = framing.RoiTrack(np.array(r["times_ms"]) / 1000.0, np.array(r["x"]), np.array(r["y"]), np.array(r["weight"]))
     out = os.path.join(work, "out.mp4")
     t = time.perf_counter()
     plan, lut = apply.plan_stage(template_path=job["template"], footage_path=job["footage"], template_dna=job["tdna"], footage_dna=job["fdna"],

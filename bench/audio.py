@@ -73,7 +73,7 @@ def _prepare_models() -> bool:
 def cold_run() -> dict:
     t0 = time.perf_counter()
     _pin_two_cores()
-    from clipzy.engine import audio
+    from clipzy.engine.analysis import audio
 
     _prepare_models()
     t_import = time.perf_counter() - t0
@@ -86,7 +86,7 @@ def cold_run() -> dict:
 
 def speed() -> dict:
     _pin_two_cores()
-    from clipzy.engine import audio
+    from clipzy.engine.analysis import audio
 
     have = _prepare_models()
     tr = _minute()
@@ -123,7 +123,7 @@ def speed() -> dict:
 def sweep() -> dict:
     import numpy as np
 
-    from clipzy.engine import beats, speech
+    from clipzy.engine.analysis import beats, speech
     from tests.synth import audio as S
 
     rows = []
@@ -166,7 +166,7 @@ def sweep() -> dict:
 
 
 def shared_media() -> dict:
-    from clipzy.engine import audio
+    from clipzy.engine.analysis import audio
     from clipzy.engine.media import decode_audio
 
     media = ROOT.parent / "shared" / "media"

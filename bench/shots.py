@@ -10,7 +10,7 @@ Usage:  python bench/shots.py [--threads 2] [--media ../shared/media] [--work /t
 
 Two int8 graphs, both static (QDQ, per-channel) quantisations of the fp32 graph: one
 calibrated on frames of wannaworktogether.mp4 (not in the evaluation set), and the one
-``clipzy.engine.transnet.build_int8`` makes with its seeded synthetic calibration
+``clipzy.engine.transnet_graph.build_int8`` makes with its seeded synthetic calibration
 windows (what prepare can build without any media).
 PySceneDetect (scenedetect-headless) is pip-installed into the running environment if
 missing; it is a benchmark-only dependency.
@@ -32,7 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from clipzy.engine import media, models, shots, transnet  # noqa: E402
+from clipzy.engine import media, models  # noqa: E402
+from clipzy.engine.analysis import shots
+from clipzy.engine.models import transnet, transnet_graph
 from tests.synth import shots as S  # noqa: E402
 from tests.synth.video import shared_media_frames  # noqa: E402
 
@@ -162,7 +164,7 @@ def main() -> None:
         make_int8(fp32, int8, args.media)
     int8_syn = work / "models" / "transnetv2.int8.onnx"
     if not int8_syn.is_file():  # what `clipzy models prepare` ships (synthetic calibration)
-        int8_syn.write_bytes(transnet.build_int8(fp32.read_bytes()))
+        int8_syn.write_bytes(transnet_graph.build_int8(fp32.read_bytes()))
     s32, s8, s8s = session(fp32, args.threads), session(int8, args.threads), session(int8_syn, args.threads)
 
     clips = [S.make_eval_clip(p, work, args.media) for p in S.PLANS]

@@ -37,7 +37,8 @@ def main() -> int:
 
     cv2.setNumThreads(max(1, len(os.sched_getaffinity(0))))
 
-    from clipzy.engine import media, text
+    from clipzy.engine import media
+    from clipzy.engine.analysis import text
 
     t0 = time.perf_counter()
     available = text.is_available()
@@ -53,7 +54,7 @@ def main() -> int:
     shots_s = [(0.0, info.duration_seconds)]
     shot_detector = "none (one shot)"
     if not args.no_shots:  # shot spans for use_subtitles, from a separate, untimed pass
-        from clipzy.engine import shots
+        from clipzy.engine.analysis import shots
 
         det = shots.make_detector(info)
         media.FramePump(args.video, [det], info=info).run()

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from clipzy.engine import media
-from clipzy.engine.color import ColorAnalyzer
-from clipzy.engine.motion import MotionAnalyzer
+from clipzy.engine.analysis.color import ColorAnalyzer
+from clipzy.engine.analysis.motion import MotionAnalyzer
 
 SHARED = Path(os.environ.get("CLIPZY_SHARED_MEDIA", Path(__file__).resolve().parent.parent.parent / "shared" / "media"))
 

@@ -114,7 +114,7 @@ def _warm_up() -> None:
 
     log = logging.getLogger("clipzy")
     try:
-        from .engine import audio
+        from .engine.analysis import audio
 
         log.info(json.dumps({"event": "warm_up", "seconds": round(audio.warm_up(), 2)}))
     except Exception:  # noqa: BLE001 - a failed warm-up only costs the first job some time

@@ -16,7 +16,7 @@ os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "cl
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from clipzy.engine import audio, beats  # noqa: E402
+from clipzy.engine.analysis import audio, beats  # noqa: E402
 from clipzy.engine.media import AudioTrack, decode_audio  # noqa: E402
 from tests.synth import audio as S  # noqa: E402
 

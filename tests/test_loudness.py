@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from clipzy.engine import audio, loudness
+from clipzy.engine.analysis import audio, loudness
 from clipzy.engine.control import Control
 from clipzy.engine.errors import Cancelled
 from clipzy.engine.media import AudioTrack, decode_audio

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from clipzy.engine import lut
+from clipzy.engine.editing import grade as lut
 from tests.synth import apply as sa
 from tests.synth.video import shared_media_frames
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipzy.engine import media, mix
+from clipzy.engine import media
+from clipzy.engine.editing import soundtrack as mix
 
 SR = 48000
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from clipzy.engine import media
-from clipzy.engine.motion import CAMERA_CLASSES, MotionAnalyzer, intensity_from_rate
+from clipzy.engine.analysis.motion import CAMERA_CLASSES, MotionAnalyzer, intensity_from_rate
 from tests.synth import grade as G
 from tests.synth.video import write_video
 

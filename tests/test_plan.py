@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from clipzy.engine import plan as P
-from clipzy.engine import reframe
+from clipzy.engine.editing import plan as P
+from clipzy.engine.analysis import framing
 from clipzy.engine.media import VideoInfo
 from tests.synth import apply as sa
 
@@ -179,7 +179,7 @@ def test_config_validation():
 
 def test_roi_moves_crop():
     t = np.arange(0, 20.0, 0.2)
-    roi = reframe.RoiTrack(t, np.full(t.size, 0.9), np.full(t.size, 0.5), np.ones(t.size))
+    roi = framing.RoiTrack(t, np.full(t.size, 0.9), np.full(t.size, 0.5), np.ones(t.size))
     p = build(sa.dna(shots_ms=[0, 4000], aspect_ratio="9:16"), roi=roi)
     c = p["segments"][0]["crop"][0]
     assert c["x"] == 1280 - c["width"]  # pushed to the right edge, still inside the frame

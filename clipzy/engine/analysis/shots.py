@@ -34,8 +34,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import models, transnet
-from .media import VideoInfo
+from .. import models
+from ..models import transnet
+from ..media import VideoInfo
 
 TYPES = ("cut", "dissolve", "fade", "wipe")
 EASINGS = ("linear", "ease-in", "ease-out", "ease-in-out")
@@ -738,7 +739,7 @@ def shot_fields(result: ShotResult, duration_s: float) -> dict[str, Any]:
 
 def detect(path: str, *, use_model: bool = True, info: VideoInfo | None = None, control: Any = None) -> ShotResult:
     """Convenience: probe, pump every frame of ``path`` through one detector, finish."""
-    from .media import FramePump, probe
+    from ..media import FramePump, probe
 
     info = info or probe(path)
     det = make_detector(info, use_model=use_model)

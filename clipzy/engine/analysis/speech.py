@@ -152,7 +152,7 @@ def detect_speech(mono_16k: np.ndarray, *, sr: int = SR,
     duration = x.size / SR
     sess = None
     if use_model:
-        from . import models
+        from .. import models
 
         sess = models.session("silero_vad")
     if sess is not None:

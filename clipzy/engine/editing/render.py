@@ -38,11 +38,11 @@ import av
 import cv2
 import numpy as np
 
-from . import lut as lutmod
-from . import reframe
-from .control import Control, ensure
-from .errors import InvalidMediaError
-from .media import VideoInfo, probe, rational
+from . import grade
+from . import crop
+from ..control import Control, ensure
+from ..errors import InvalidMediaError
+from ..media import VideoInfo, probe, rational
 
 AUDIO_RATE = 48000
 AUDIO_BITRATE = 192_000
@@ -175,7 +175,7 @@ def blend(a: np.ndarray, b: np.ndarray, kind: str, p: float) -> np.ndarray:
 class _SegmentSource:
     """Crop + scale + LUT of one segment's footage at output size."""
 
-    def __init__(self, seg: Mapping[str, Any], reader: FootageReader, size: tuple[int, int], lut_filter: lutmod.LutFilter | lutmod.BakedLut | None) -> None:
+    def __init__(self, seg: Mapping[str, Any], reader: FootageReader, size: tuple[int, int], lut_filter: grade.LutFilter | grade.BakedLut | None) -> None:
         self.seg = seg
         self.reader = reader
         self.size = size
@@ -187,14 +187,14 @@ class _SegmentSource:
         """Output-size frame ``dt_s`` seconds after the segment's footage_in: uint8 RGB, or
         RGBA (alpha 255) when graded by a :class:`~clipzy.engine.lut.BakedLut`."""
         img = self.reader.frame_at(self.f_in + dt_s)
-        x, y, w, h = reframe.crop_at(self.keys, dt_s)
+        x, y, w, h = crop.crop_at(self.keys, dt_s)
         H, W = img.shape[:2]
         w, h = min(w, W), min(h, H)
         x, y = min(max(0, x), W - w), min(max(0, y), H - h)
-        crop = img[y: y + h, x: x + w]
+        window = img[y: y + h, x: x + w]
         ow, oh = self.size
         interp = cv2.INTER_AREA if (w > ow or h > oh) else cv2.INTER_LINEAR
-        out = crop if (w, h) == (ow, oh) else cv2.resize(crop, (ow, oh), interpolation=interp)
+        out = window if (w, h) == (ow, oh) else cv2.resize(window, (ow, oh), interpolation=interp)
         if self.lut is not None:
             out = self.lut.apply(np.ascontiguousarray(out))
         return np.ascontiguousarray(out)
@@ -237,12 +237,12 @@ def render(
         audio = np.concatenate([audio, np.zeros((n_audio - audio.shape[0], 2), np.float32)])
     audio = np.ascontiguousarray(audio[:n_audio])
 
-    lut_filter: lutmod.LutFilter | lutmod.BakedLut | None = None
-    if cube_path is not None and (lut is None or not lutmod.is_identity(lut)):
+    lut_filter: grade.LutFilter | grade.BakedLut | None = None
+    if cube_path is not None and (lut is None or not grade.is_identity(lut)):
         # long renders: bake the LUT once through lut3d for all 2^24 colours (~1 s), then one
         # table gather per frame; short ones: lut3d per frame
         big = W * H * n_frames > BAKE_PIXELS
-        lut_filter = lutmod.BakedLut(cube_path) if big else lutmod.LutFilter(cube_path, W, H)
+        lut_filter = grade.BakedLut(cube_path) if big else grade.LutFilter(cube_path, W, H)
 
     out_path = os.fspath(out_path)
     d = os.path.dirname(os.path.abspath(out_path))

@@ -14,9 +14,8 @@ Graph contract (same as the reference model's ``predict_raw``):
 - output ``many``: float32 ``[batch, 100]`` sigmoid probability that frame t lies
   inside a transition (the many-hot head).
 
-:func:`predict` runs the original sliding-window inference (100-frame windows,
-25 frames of context repeated at both ends, step 50, middle 50 kept) with several
-windows per ``session.run``.
+Prepare time only (``clipzy models prepare``); the run-time window contract, with the
+original sliding-window inference, lives in :mod:`clipzy.engine.models.transnet`.
 """
 from __future__ import annotations
 
@@ -27,12 +26,9 @@ from typing import IO, Any
 
 import numpy as np
 
-WINDOW = 100  # frames per network input window
-STEP = 50  # frames predicted per window (its middle part)
-CONTEXT = 25  # frames of context on each side of the predicted part
-HEIGHT, WIDTH = 27, 48  # network frame size (pixels)
-LOOKUP = 101  # similarity look-up window of both similarity branches (frames)
+from .transnet import HEIGHT, WIDTH, WINDOW
 
+LOOKUP = 101  # similarity look-up window of both similarity branches (frames)
 _DTYPES = {
     "FloatStorage": np.float32,
     "DoubleStorage": np.float64,
@@ -349,47 +345,6 @@ def build_onnx(fileobj: IO[bytes] | str, *, opset: int = 17) -> bytes:
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
-
-
-# ---------------------------------------------------------------------------
-# Inference helpers
-# ---------------------------------------------------------------------------
-
-
-def windows(frames: np.ndarray) -> np.ndarray:
-    """The reference model's input windows of a whole clip.
-
-    ``frames``: uint8 ``[n, 27, 48, 3]``. Returns ``[k, 100, 27, 48, 3]`` where window i
-    covers padded frames ``50 i .. 50 i + 99`` of the clip padded with 25 copies of the
-    first frame before and enough copies of the last frame after (as the original).
-    """
-    if frames.ndim != 4 or frames.shape[1:] != (HEIGHT, WIDTH, 3):
-        raise ValueError("frames must be [n, 27, 48, 3]")
-    n = len(frames)
-    if n == 0:
-        raise ValueError("no frames")
-    end_pad = CONTEXT + STEP - (n % STEP if n % STEP else STEP)
-    padded = np.concatenate([np.repeat(frames[:1], CONTEXT, 0), frames, np.repeat(frames[-1:], end_pad, 0)])
-    k = (len(padded) - WINDOW) // STEP + 1
-    return np.stack([padded[i * STEP:i * STEP + WINDOW] for i in range(k)])
-
-
-def predict(session: Any, frames: np.ndarray, *, batch: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame (single, many) probabilities of a whole clip, float32 ``[n]`` each.
-
-    ``session``: an onnxruntime session of the graph from :func:`build_onnx`;
-    ``batch``: windows per ``session.run`` (>= 1).
-    """
-    if batch < 1:
-        raise ValueError("batch must be >= 1")
-    win = windows(frames)
-    single, many = [], []
-    for i in range(0, len(win), batch):
-        s, m = session.run(["single", "many"], {"frames": win[i:i + batch]})
-        single.append(s[:, CONTEXT:CONTEXT + STEP].reshape(-1))
-        many.append(m[:, CONTEXT:CONTEXT + STEP].reshape(-1))
-    n = len(frames)
-    return np.concatenate(single)[:n], np.concatenate(many)[:n]
 
 
 # ---------------------------------------------------------------------------

@@ -35,8 +35,8 @@ import pyloudnorm
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
-from .control import Control, ensure
-from .media import decode_audio
+from ..control import Control, ensure
+from ..media import decode_audio
 
 SAMPLE_RATE = 48000
 DUCK_DB = -12.0  # music level change under footage speech in "mix", dB

@@ -38,7 +38,7 @@
   glitch, not a cut); when that is impossible the rule is dropped, then the search widens to
   the rest of the footage, then to footage no segment has shown yet (out of order), and only
   then (footage too short) to all of it, allowing repeats.
-* **Crop**: :func:`clipzy.engine.reframe.crop_path` per segment (keyframe ``t_ms`` relative
+* **Crop**: :func:`clipzy.engine.crop.crop_path` per segment (keyframe ``t_ms`` relative
   to the segment's ``footage_in_ms``; x/y/width/height in footage display pixels).
 * **Soundtrack**: ``audio_source`` resolved (``auto`` → ``template`` when the template DNA
   says ``loudness.music_present``, else ``footage``; a missing stream degrades to the other
@@ -53,8 +53,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import reframe
-from .media import VideoInfo
+from . import crop
+from ..analysis.framing import RoiTrack
+from ..media import VideoInfo
 
 VERSION = "1.0"
 MAX_SHORT_SIDE = 1080
@@ -223,7 +224,7 @@ def _soundtrack(template_dna: Mapping[str, Any], footage_info: VideoInfo, config
     return {"source": src, "gain_db": None, "duck_db": None, "target_lufs": None if target is None else float(target), "true_peak_ceiling_dbtp": ceiling}
 
 
-def _footage_scores(footage_dna: Mapping[str, Any], info: VideoInfo, roi: reframe.RoiTrack, speech_s: Sequence[tuple[float, float]], spans: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+def _footage_scores(footage_dna: Mapping[str, Any], info: VideoInfo, roi: RoiTrack, speech_s: Sequence[tuple[float, float]], spans: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
     """Per-grid-cell score and cell times (cell k covers [k·GRID_S, (k+1)·GRID_S))."""
     n = max(1, int(math.ceil(info.duration_seconds / GRID_S)))
     tc = (np.arange(n) + 0.5) * GRID_S
@@ -303,7 +304,7 @@ def build_plan(
     template_dna: Mapping[str, Any],
     footage_dna: Mapping[str, Any],
     footage_info: VideoInfo,
-    roi: reframe.RoiTrack | None,
+    roi: RoiTrack | None,
     speech_s: Sequence[tuple[float, float]] | None,
     soundtrack_beats_s: Sequence[float] | None,
     config: Mapping[str, Any] | None,
@@ -321,7 +322,7 @@ def build_plan(
     cfg = effective_config(config)
     if footage_info.duration_seconds <= 0:
         raise ValueError("footage has no duration")
-    roi = roi or reframe.RoiTrack.centre(footage_info.duration_seconds)
+    roi = roi or RoiTrack.centre(footage_info.duration_seconds)
     speech_s = list(speech_s or [])
     fps = float(template_dna.get("frame_rate") or footage_info.frame_rate or 30.0)
     if not 1.0 <= fps <= 240.0:
@@ -385,7 +386,7 @@ def build_plan(
     segments = []
     for i, a in enumerate(starts):
         ln = seg_len[i]
-        keys = reframe.crop_path(roi, footage_info.width, footage_info.height, aspect, a, a + ln + handles[i])
+        keys = crop.crop_path(roi, footage_info.width, footage_info.height, aspect, a, a + ln + handles[i])
         shot = int(np.clip(np.searchsorted([s[1] for s in f_spans], a, side="right"), 0, len(f_spans) - 1))
         # footage available after the out point inside the same shot, for the outgoing side of
         # the next transition (the renderer holds the last frame beyond it)

@@ -97,7 +97,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .media import VideoInfo, fit_width
+from ..media import VideoInfo, fit_width
 
 log = logging.getLogger("clipzy.text")
 
@@ -180,7 +180,7 @@ def _build_engine(models: Path | None = None) -> Any:
     try:
         from rapidocr import RapidOCR
 
-        from .models import providers
+        from ..models import providers
 
         use_cuda = "CUDAExecutionProvider" in providers()
         params: dict[str, Any] = {
@@ -243,7 +243,7 @@ def _use_own_sessions(engine: Any, det_path: Path, rec_path: Path) -> None:
     """
     import onnxruntime as ort
 
-    from .models import providers
+    from ..models import providers
 
     targets = []
     for holder, path in ((getattr(engine, "text_det", None), det_path), (getattr(engine, "text_rec", None), rec_path)):

@@ -61,7 +61,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from .media import VideoInfo, fit_width, rgb_frame
+from ..media import VideoInfo, fit_width, rgb_frame
 from .spans import shot_starts
 
 # --- analysis parameters -------------------------------------------------------------

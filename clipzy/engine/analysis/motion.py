@@ -54,7 +54,7 @@ import cv2
 import numpy as np
 from scipy.signal import savgol_filter
 
-from .media import VideoInfo, fit_width, rgb_frame
+from ..media import VideoInfo, fit_width, rgb_frame
 from .spans import shot_starts
 
 #: Analysis frame width in pixels (height keeps the aspect).
