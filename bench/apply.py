@@ -12,7 +12,7 @@
 2. Floor (child process, run before and after the apply; the mean is used): decode the footage and the template once, and encode the
    footage's frames to H.264 with the same x264 settings (CRF/preset of ``--quality``,
    High profile, yuv420p) — the least any apply of this footage must do.
-3. Apply (child process): ``apply.plan_stage`` then ``apply.render_stage`` (1080p 16:9 output,
+3. Apply (child process): the pipeline's ``style_application`` then ``rendering`` stages (1080p 16:9 output,
    the template's 30 fps, LUT, transitions, beat sync, template music).
 
 Prints a table: seconds per stage, ratio to the floor, peak RSS of each child (os.wait4),
@@ -138,10 +138,10 @@ def prepare(work: str, seconds: float) -> dict:
 
 
 def child_floor(work: str, quality: str) -> dict:
-    from clipzy.engine.editing import plan as planmod
+    from clipzy.engine.editing.settings import QUALITY
 
     job = json.load(open(os.path.join(work, "job.json")))
-    q = planmod.QUALITY[quality]
+    q = QUALITY[quality]
     t = time.perf_counter()
     with av.open(job["template"]) as c:
         for _ in c.decode(video=0):
@@ -169,24 +169,22 @@ def child_floor(work: str, quality: str) -> dict:
 
 
 def child_apply(work: str, quality: str) -> dict:
-    from clipzy.engine import apply
+    """The pipeline's apply stages (style_application, then rendering), each timed."""
     from clipzy.engine.analysis import framing
+    from tests.synth import apply as sa
 
     job = json.load(open(os.path.join(work, "job.json")))
     r = job["roi"]
     roi = framing.RoiTrack(np.array(r["times_ms"]) / 1000.0, np.array(r["x"]), np.array(r["y"]), np.array(r["weight"]))
     out = os.path.join(work, "out.mp4")
-    t = time.perf_counter()
-    plan, lut = apply.plan_stage(template_path=job["template"], footage_path=job["footage"], template_dna=job["tdna"], footage_dna=job["fdna"],
-                                 footage_roi=roi, footage_speech_s=[], config={"quality": quality}, out_cube=os.path.join(work, "out.cube"),
-                                 out_plan=os.path.join(work, "out.edit_plan.json"))
-    t_plan = time.perf_counter() - t
-    t = time.perf_counter()
-    md = apply.render_stage(plan, template_path=job["template"], footage_path=job["footage"], footage_speech_s=[], lut=lut,
-                            out_mp4=out, out_cube=os.path.join(work, "out.cube"), out_plan=os.path.join(work, "out.edit_plan.json"))
-    t_render = time.perf_counter() - t
-    return {"plan_s": t_plan, "render_s": t_render, "metadata": md, "segments": len(plan["segments"]),
-            "cuts_on_beat": plan["beat_sync"]["cuts_on_beat"], "cuts": plan["beat_sync"]["cuts"], "soundtrack": plan["soundtrack"]}
+    state = sa.run_apply_stages(template=job["template"], footage=job["footage"], tdna=job["tdna"], fdna=job["fdna"],
+                                config={"quality": quality}, out_mp4=out, out_cube=os.path.join(work, "out.cube"),
+                                out_plan=os.path.join(work, "out.edit_plan.json"), roi=roi)
+    plan = state.plan.to_json()
+    return {"plan_s": state.stage_seconds["style_application"], "render_s": state.stage_seconds["rendering"],
+            "metadata": state.output_metadata, "segments": len(plan["segments"]),
+            "cuts_on_beat": plan["beat_sync"]["cuts_on_beat"], "cuts": plan["beat_sync"]["cuts"],
+            "soundtrack": plan["soundtrack"]}
 
 
 def run_child(kind: str, work: str, quality: str) -> tuple[dict, float]:

@@ -58,16 +58,17 @@ def _minute():
     return AudioTrack(stereo, 48000, "stereo")
 
 
-def _prepare_models() -> bool:
-    from clipzy.engine import models
+def _prepare_models():
+    """(a models registry with silero_vad prepared in bench/out/models, whether that worked)."""
+    from clipzy.engine.models import ModelRegistry
 
-    models.set_models_path(OUT / "models")
+    models = ModelRegistry(OUT / "models")
     try:
         models.prepare(["silero_vad"])
-        return True
+        return models, True
     except Exception as exc:  # pragma: no cover - offline
         print(f"(silero_vad unavailable: {exc}; the energy fallback runs)")
-        return False
+        return models, False
 
 
 def cold_run() -> dict:
@@ -75,28 +76,29 @@ def cold_run() -> dict:
     _pin_two_cores()
     from clipzy.engine.analysis import audio
 
-    _prepare_models()
+    models, _ = _prepare_models()
     t_import = time.perf_counter() - t0
     tr = _minute()
-    warm = audio.warm_up() if "--warm-up" in sys.argv else 0.0
+    warm = audio.warm_up(models) if "--warm-up" in sys.argv else 0.0
     t1 = time.perf_counter()
-    a = audio.analyse_audio(tr)
+    a = audio.analyse_audio(tr, models=models)
     return {"import_s": t_import, "warm_up_s": warm, "first_call_s": time.perf_counter() - t1, "steps": a.timings_s}
 
 
 def speed() -> dict:
     _pin_two_cores()
     from clipzy.engine.analysis import audio
+    from clipzy.engine.dna import audio_fields
 
-    have = _prepare_models()
+    models, have = _prepare_models()
     tr = _minute()
-    audio.analyse_audio(tr)  # warm-up
+    audio.analyse_audio(tr, models=models)  # warm-up
     runs = []
     cpu = []
     for _ in range(3):
         c0 = time.process_time()
         t0 = time.perf_counter()
-        a = audio.analyse_audio(tr)
+        a = audio.analyse_audio(tr, models=models)
         runs.append((time.perf_counter() - t0, a.timings_s))
         cpu.append(time.process_time() - c0)
     total = statistics.median(r[0] for r in runs)
@@ -114,7 +116,7 @@ def speed() -> dict:
             cold[label] = json.loads(p.stdout.strip().splitlines()[-1])
         except Exception:
             cold[label] = {"error": p.stderr[-500:]}
-    f = a.fields()
+    f = audio_fields(a)
     return {"warm_total_s": total, "warm_cpu_s": statistics.median(cpu), "warm_steps_s": steps, "cold": cold,
             "detector": a.speech_detector, "silero": have, "tempo_bpm": f["tempo_bpm"],
             "speech_ratio": f["loudness"]["speech_ratio"], "load_avg": os.getloadavg()}
@@ -131,7 +133,7 @@ def sweep() -> dict:
         for v in range(2):
             t = S.drum_track(float(bpm), 12.0, swing=((k + v) % 3) / 6, jitter_s=0.01, seed=100 * v + k,
                              offset_s=0.3, chords=(v == 0))
-            r = beats.analyse_beats(t.audio, t.sr)
+            r = beats.analyse_beats(t.audio, sr=t.sr)
             est = r.tempo_bpm or 0.0
             rows.append({"bpm": bpm, "variant": v, "est": round(est, 2), "ok": abs(est / bpm - 1) <= 0.02,
                          "octave_error": any(abs(est / bpm - m) <= 0.04 for m in (0.5, 2.0, 1 / 3, 3.0, 2 / 3, 1.5)),
@@ -141,7 +143,7 @@ def sweep() -> dict:
     steps = []
     for a_, b_ in ((100, 125), (90, 120), (128, 96), (140, 110)):
         t = S.tempo_step_track(float(a_), float(b_), 10.0, jitter_s=0.01, offset_s=0.3, seed=a_)
-        r = beats.analyse_beats(t.audio, t.sr)
+        r = beats.analyse_beats(t.audio, sr=t.sr)
         steps.append({"from": a_, "to": b_, "f": S.beat_f_measure(r.beat_times_s, t.beat_times_s)})
     nomusic = {}
     cases = {"silence": np.zeros(48000 * 10, np.float32), "white": S.white_noise(10.0), "pink": S.pink_noise(10.0)}
@@ -150,7 +152,7 @@ def sweep() -> dict:
         cases["speech"] = mix[0]
     for name, x in cases.items():
         segs, _ = speech.detect_speech(x, sr=48000)
-        nomusic[name] = beats.analyse_beats(x, 48000, speech_segments_s=segs).music_present
+        nomusic[name] = beats.analyse_beats(x, sr=48000, speech_segments_s=segs).music_present
     vad = {}
     for bed in (None, "music", "noise"):
         m = S.speech_mix(5, sr=16000, bed=bed, bed_db=-10.0)
@@ -167,6 +169,7 @@ def sweep() -> dict:
 
 def shared_media() -> dict:
     from clipzy.engine.analysis import audio
+    from clipzy.engine.dna import audio_fields
     from clipzy.engine.media import decode_audio
 
     media = ROOT.parent / "shared" / "media"
@@ -176,7 +179,7 @@ def shared_media() -> dict:
         if not p.is_file():
             continue
         a = audio.analyse_audio(decode_audio(p))
-        f = a.fields()
+        f = audio_fields(a)
         out[name] = {"tempo_bpm": f["tempo_bpm"], "beats": len(f["beats"]["beat_times_ms"]),
                      "beats_per_bar": f["beats"]["beats_per_bar"], "tempo_confidence": f["beats"]["tempo_confidence"],
                      **f["loudness"], **f["audio_style"], "detector": a.speech_detector,

@@ -75,38 +75,41 @@ class Timed:
         self.seconds += time.perf_counter() - t0
 
 
-def measure(path: str, *, use_model: bool) -> dict:
+def measure(path: str, *, models) -> dict:
+    """Walk the extract stages on ``path`` (each timed) with the analysers' push time attributed."""
     from clipzy.engine import pipeline
+
     floor = decode_floor(path)
-    a = pipeline.Analysis(path, use_shot_model=use_model)
-    timed: dict[str, Timed] = {}
-    real_pump = pipeline.FramePump
+    with tempfile.TemporaryDirectory(prefix="clipzy-bench-dna-") as tmp:
+        state = pipeline.JobState(style_source=pipeline.Source.of(path), footage=[], config={},
+                                  artifacts=pipeline.Artifacts(style_dna=os.path.join(tmp, "dna.json")), models=models)
+        timed: dict[str, Timed] = {}
+        real_pump = pipeline.FramePump
 
-    def pump(p, consumers, info=None):
-        wrapped = []
-        for c in consumers:
-            t = Timed(c)
-            timed[type(c).__name__] = t
-            wrapped.append(t)
-        return real_pump(p, wrapped, info=info)
+        def pump(p, consumers, info=None):
+            wrapped = []
+            for c in consumers:
+                t = Timed(c)
+                timed[type(c).__name__] = t
+                wrapped.append(t)
+            return real_pump(p, wrapped, info=info)
 
-    pipeline.FramePump = pump
-    try:
-        t0 = time.perf_counter()
-        a.video_pass()
-        t1 = time.perf_counter()
-        a.audio_pass()
-        t2 = time.perf_counter()
-        a.motion_pass()
-        t3 = time.perf_counter()
-        dna = a.style_dna()
-        t4 = time.perf_counter()
-    finally:
-        pipeline.FramePump = real_pump
+        pipeline.FramePump = pump
+        seconds = {}
+        try:
+            for stage in pipeline.stages_for(state):
+                t0 = time.perf_counter()
+                pipeline.run_stage(stage, state, pipeline.Control())
+                seconds[stage.name] = time.perf_counter() - t0
+        finally:
+            pipeline.FramePump = real_pump
+    info = state.style.info
+    dna = state.style_dna
     # the analysers' finish() work happens after the pump: attribute it too
-    row = {"video": os.path.basename(path), "duration_s": a.info.duration_seconds, "size": f"{a.info.width}x{a.info.height}",
-           "floor_s": floor, "video_pass_s": t1 - t0, "audio_s": t2 - t1, "motion_text_finish_s": t3 - t2,
-           "dna_s": t4 - t3, "total_s": t4 - t0, "detector": dna["analysis"]["shot_detector"],
+    row = {"video": os.path.basename(path), "duration_s": info.duration_seconds, "size": f"{info.width}x{info.height}",
+           "floor_s": floor, "video_pass_s": seconds["video_analysis"], "audio_s": seconds["audio_analysis"],
+           "motion_text_finish_s": seconds["motion_analysis"], "dna_s": seconds["style_extraction"],
+           "total_s": sum(seconds.values()), "detector": dna["analysis"]["shot_detector"],
            "push_s": {k: v.seconds for k, v in timed.items()}}
     row["ratio"] = row["total_s"] / floor
     return row
@@ -118,18 +121,20 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--no-model", action="store_true", help="use the classical shot detector")
     args = ap.parse_args()
-    from clipzy.engine import models
+    from clipzy.engine.models import ModelRegistry
 
-    models.set_models_path(os.environ.get("CLIPZY_MODELS_PATH", ROOT / "instance" / "models"))
     videos = list(args.videos)
     tmp = tempfile.mkdtemp(prefix="clipzy-bench-")
+    # --no-model: an empty models folder, so the classical shot detector (and the VAD fallback) run
+    models = ModelRegistry(Path(tmp) / "no-models") if args.no_model else \
+        ModelRegistry(os.environ.get("CLIPZY_MODELS_PATH", ROOT / "instance" / "models"))
     if not videos:
         videos = [str(make_1080p(Path(tmp) / "cockatoo-1080p30.mp4", args.seconds)), str(MEDIA / "wannaworktogether.mp4")]
     # warm the process (model sessions, numba compile) on a short clip, reported separately
     t0 = time.perf_counter()
-    measure(str(MEDIA / "realshort.mp4"), use_model=not args.no_model)
+    measure(str(MEDIA / "realshort.mp4"), models=models)
     print(f"cold start (first extraction of a 1.2 s clip, sessions + numba): {time.perf_counter() - t0:.2f} s\n")
-    rows = [measure(v, use_model=not args.no_model) for v in videos]
+    rows = [measure(v, models=models) for v in videos]
     names = sorted({k for r in rows for k in r["push_s"]})
     head = ["video", "size", "dur s", "floor s"] + [f"{n} s" for n in names] + \
            ["video pass s", "audio s", "finish s", "total s", "total/floor", "audio s/min", "detector"]

@@ -155,8 +155,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
 
-    models.set_models_path(work / "models")
-    models.prepare(["transnetv2"], echo=lambda s: print("  " + s, file=sys.stderr))
+    models.ModelRegistry(work / "models").prepare(["transnetv2"], echo=lambda s: print("  " + s, file=sys.stderr))
     fp32 = work / "models" / "transnetv2.onnx"
     int8 = work / "transnetv2.int8.onnx"
     if not int8.is_file():

@@ -37,7 +37,7 @@ def main() -> int:
 
     cv2.setNumThreads(max(1, len(os.sched_getaffinity(0))))
 
-    from clipzy.engine import media
+    from clipzy.engine import dna, media
     from clipzy.engine.analysis import text
 
     t0 = time.perf_counter()
@@ -61,7 +61,7 @@ def main() -> int:
         res = det.finish()
         shots_s = res.shots_s(info.duration_seconds)
         shot_detector = res.detector
-    result = analyzer.finish(shots_s)
+    result = dna.text_fields(analyzer.finish(shots_s))
 
     minutes = info.duration_seconds / 60.0
     rows = [

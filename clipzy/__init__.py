@@ -2,8 +2,11 @@
 
 ``create_app(config=None)`` builds the service: configuration (defaults, then
 ``instance/config.py``, then environment variables, then ``config`` for tests), the
-SQLite store, file storage, the v1 API, the console, the job runner and the webhook
-sender.
+SQLite store, file storage, the learned models' registry, the v1 API, the console, the
+job runner and the webhook sender. It changes no process-wide state: the models folder
+and the ONNX providers are the app's config handed to the engine through its
+:class:`~clipzy.engine.models.ModelRegistry`; numba's cache folder is set once, by the
+job pool (:func:`start_workers`).
 """
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["Services", "__version__", "create_app", "start_workers", "stop_workers"]
 
 
 @dataclass
@@ -23,6 +28,7 @@ class Services:
 
     store: Any
     storage: Any
+    models: Any  # clipzy.engine.models.ModelRegistry
     runner: Any
     webhooks: Any
     started_at: float
@@ -36,7 +42,7 @@ def create_app(config: dict[str, Any] | None = None):
     from . import logs
     from .api import init_api
     from .api.uploads import StreamingRequest, cleanup_temp_uploads
-    from .engine import models
+    from .engine.models import ModelRegistry
     from .storage import Storage
     from .store import Store
 
@@ -53,11 +59,8 @@ def create_app(config: dict[str, Any] | None = None):
     os.makedirs(app.instance_path, exist_ok=True)
     logs.configure(app.config["LOG_LEVEL"])
 
-    # librosa's numba cache lives in the instance folder so the compile is paid once.
-    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(app.instance_path, "cache", "numba"))
-    models.set_models_path(app.config.get("CLIPZY_MODELS_PATH") or os.path.join(app.instance_path, "models"))
-    if app.config.get("CLIPZY_ONNX_PROVIDERS"):
-        os.environ["CLIPZY_ONNX_PROVIDERS"] = app.config["CLIPZY_ONNX_PROVIDERS"]
+    models = ModelRegistry(app.config.get("CLIPZY_MODELS_PATH") or os.path.join(app.instance_path, "models"),
+                           providers=app.config.get("CLIPZY_ONNX_PROVIDERS"))
 
     # Werkzeug refuses a larger Content-Length before reading, and cuts off a chunked body.
     from .api.uploads import MULTIPART_SLACK_BYTES
@@ -72,7 +75,7 @@ def create_app(config: dict[str, Any] | None = None):
     store = Store(os.path.join(app.instance_path, "clipzy.sqlite3"))
     store.migrate()
     storage = Storage(app.instance_path)
-    services = Services(store=store, storage=storage, runner=None, webhooks=None, started_at=time.time())
+    services = Services(store=store, storage=storage, models=models, runner=None, webhooks=None, started_at=time.time())
     app.extensions["clipzy"] = services
     app.teardown_appcontext(cleanup_temp_uploads)
     app.teardown_appcontext(lambda _exc=None: store.close())
@@ -87,27 +90,39 @@ def create_app(config: dict[str, Any] | None = None):
     return app
 
 
+def use_numba_cache(app) -> None:
+    """Point librosa's numba cache at ``<instance>/cache/numba`` for this process (unless
+    ``NUMBA_CACHE_DIR`` is already set): called by the processes that run the engine."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(app.instance_path, "cache", "numba"))
+
+
 def start_workers(app) -> None:
-    """Clean leftovers, then start the webhook sender and the job runner of ``app``."""
-    from .jobs import stages, webhooks
+    """Clean leftovers, then start the webhook sender and the job runner of ``app``.
+
+    The job pool is where librosa's numba kernels compile: their cache goes to the instance
+    folder (``NUMBA_CACHE_DIR``, unless already set) so the compile is paid once per machine.
+    """
+    from .engine.pipeline import stages_for
+    from .jobs import webhooks
     from .jobs.runner import Runner
 
+    use_numba_cache(app)
     services = app.extensions["clipzy"]
     services.storage.clean_leftovers(services.store.video_storage_names())
     services.webhooks = webhooks.Sender(services.store, services.storage, app.config)
     services.webhooks.start()
-    services.runner = Runner(services.store, services.storage, app.config,
-                             app.config.get("CLIPZY_STAGES_FOR") or stages.stages_for,
+    services.runner = Runner(services.store, services.storage, services.models,
+                             stages=app.config.get("CLIPZY_STAGES_FOR") or stages_for,
                              max_workers=int(app.config["MAX_CONCURRENT_JOBS"]),
                              timeout_s=float(app.config["PROCESSING_TIMEOUT_SECONDS"]),
                              webhook_sender=services.webhooks)
     services.runner.start()
     if app.config.get("CLIPZY_WARM_UP", True):
-        threading.Thread(target=_warm_up, name="clipzy-warm-up", daemon=True).start()
+        threading.Thread(target=_warm_up, args=(services.models,), name="clipzy-warm-up", daemon=True).start()
     atexit.register(stop_workers, app)
 
 
-def _warm_up() -> None:
+def _warm_up(models) -> None:
     """Pay librosa's numba compile and the ONNX session start once per worker, off the request path."""
     import json
     import logging
@@ -116,7 +131,7 @@ def _warm_up() -> None:
     try:
         from .engine.analysis import audio
 
-        log.info(json.dumps({"event": "warm_up", "seconds": round(audio.warm_up(), 2)}))
+        log.info(json.dumps({"event": "warm_up", "seconds": round(audio.warm_up(models), 2)}))
     except Exception:  # noqa: BLE001 - a failed warm-up only costs the first job some time
         log.exception("warm-up failed")
 

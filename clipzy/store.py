@@ -32,12 +32,8 @@ class JobStatus(str, Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
-    @property
-    def terminal(self) -> bool:
-        return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
-
-ACTIVE = (JobStatus.QUEUED.value, JobStatus.PROCESSING.value)
+Q, P, C = JobStatus.QUEUED.value, JobStatus.PROCESSING.value, JobStatus.CANCELLED.value
 
 
 class DuplicateJob(Exception):
@@ -281,21 +277,21 @@ class Store:
                 c.execute(
                     "INSERT INTO jobs (id, video_id, template_video_id, template_key, mode, status, progress,"
                     " config, config_key, webhook_url, base_url, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)",
-                    (job_id, video_id, template_video_id, template_video_id or "", mode, json.dumps(config, sort_keys=True),
+                    " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+                    (job_id, video_id, template_video_id, template_video_id or "", mode, Q, json.dumps(config, sort_keys=True),
                      config_key, webhook_url, base_url, now, now),
                 )
             except sqlite3.IntegrityError as exc:
                 if "jobs_one_active" in str(exc) or "UNIQUE" in str(exc):
                     row = c.execute(
                         "SELECT id FROM jobs WHERE video_id = ? AND template_key = ? AND config_key = ?"
-                        " AND status IN ('queued', 'processing')",
-                        (video_id, template_video_id or "", config_key),
+                        " AND status IN (?, ?)",
+                        (video_id, template_video_id or "", config_key, Q, P),
                     ).fetchone()
                     raise DuplicateJob(row["id"] if row else None) from exc
                 raise
-            c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, 'queued', 0, NULL, 'created')",
-                      (job_id, now))
+            c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, ?, 0, NULL, 'created')",
+                      (job_id, now, Q))
             if idempotency is not None:
                 c.execute("INSERT INTO idempotency_keys (key, body_hash, job_id, created_at_epoch) VALUES (?, ?, ?, ?)",
                           (idempotency[0], idempotency[1], job_id, time.time()))
@@ -328,17 +324,17 @@ class Store:
         now = utcnow()
         with self.tx() as c:
             row = c.execute(
-                "UPDATE jobs SET status = 'processing', claimed_by = ?, attempts = attempts + 1,"
+                "UPDATE jobs SET status = ?, claimed_by = ?, attempts = attempts + 1,"
                 " started_at = COALESCE(started_at, ?), updated_at = ?, current_stage = NULL"
-                " WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND cancel_requested = 0"
+                " WHERE id = (SELECT id FROM jobs WHERE status = ? AND cancel_requested = 0"
                 "             ORDER BY created_at, rowid LIMIT 1)"
-                " AND status = 'queued' RETURNING *",
-                (worker, now, now),
+                " AND status = ? RETURNING *",
+                (P, worker, now, now, Q, Q),
             ).fetchone()
             if row is None:
                 return None
-            c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, 'processing', ?, NULL, ?)",
-                      (row["id"], now, row["progress"], f"claimed by {worker}"))
+            c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, ?, ?, NULL, ?)",
+                      (row["id"], now, P, row["progress"], f"claimed by {worker}"))
         return self._job(row)
 
     def update_progress(self, job_id: str, *, progress: int, stage: str | None) -> bool:
@@ -347,35 +343,35 @@ class Store:
         conn = self.connect()
         cur = conn.execute(
             "UPDATE jobs SET progress = MAX(progress, ?), current_stage = ?, updated_at = ?"
-            " WHERE id = ? AND status = 'processing'",
-            (progress, stage, now, job_id),
+            " WHERE id = ? AND status = ?",
+            (progress, stage, now, job_id, P),
         )
         if cur.rowcount:
-            conn.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, 'processing', ?, ?, NULL)",
-                         (job_id, now, progress, stage))
+            conn.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, ?, ?, ?, NULL)",
+                         (job_id, now, P, progress, stage))
         return bool(cur.rowcount)
 
     def cancel_requested(self, job_id: str) -> bool:
         row = self.connect().execute("SELECT cancel_requested, status FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return row is None or bool(row["cancel_requested"]) or row["status"] != "processing"
+        return row is None or bool(row["cancel_requested"]) or row["status"] != P
 
     def request_cancel(self, job_id: str) -> dict | None:
         """Cancel a queued or processing job now (status cancelled); None if terminal."""
         now = utcnow()
         with self.tx() as c:
             row = c.execute(
-                "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, current_stage = NULL, updated_at = ?,"
-                " completed_at = ? WHERE id = ? AND status IN ('queued', 'processing') RETURNING *",
-                (now, now, job_id),
+                "UPDATE jobs SET status = ?, cancel_requested = 1, current_stage = NULL, updated_at = ?,"
+                " completed_at = ? WHERE id = ? AND status IN (?, ?) RETURNING *",
+                (C, now, now, job_id, Q, P),
             ).fetchone()
             if row is None:
                 return None
-            c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, 'cancelled', ?, NULL, 'cancelled by request')",
-                      (job_id, now, row["progress"]))
+            c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, ?, ?, NULL, 'cancelled by request')",
+                      (job_id, now, C, row["progress"]))
         return self._job(row)
 
     def finish_job(self, job_id: str, *, status: JobStatus, error: dict | None = None, result: dict | None = None,
-                   expected: tuple[str, ...] = ("processing",)) -> dict | None:
+                   expected: tuple[str, ...] = (P,)) -> dict | None:
         """Record a terminal status if the job is still in one of ``expected``; returns the job or None."""
         now = utcnow()
         progress_sql = "100" if status is JobStatus.COMPLETED else "progress"
@@ -400,25 +396,21 @@ class Store:
         """
         now = utcnow()
         with self.tx() as c:
-            rows = [r for r in c.execute("SELECT id, attempts FROM jobs WHERE status = 'processing'").fetchall()
+            rows = [r for r in c.execute("SELECT id, attempts FROM jobs WHERE status = ?", (P,)).fetchall()
                     if r["id"] in only]
             requeue = [r["id"] for r in rows if r["attempts"] < max_attempts]
             give_up = [r["id"] for r in rows if r["attempts"] >= max_attempts]
             for job_id in requeue:
-                c.execute("UPDATE jobs SET status = 'queued', current_stage = NULL, claimed_by = NULL, updated_at = ?"
-                          " WHERE id = ?", (now, job_id))
+                c.execute("UPDATE jobs SET status = ?, current_stage = NULL, claimed_by = NULL, updated_at = ?"
+                          " WHERE id = ?", (Q, now, job_id))
                 c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message)"
-                          " SELECT id, ?, 'queued', progress, NULL, 'requeued after restart' FROM jobs WHERE id = ?",
-                          (now, job_id))
+                          " SELECT id, ?, ?, progress, NULL, 'requeued after restart' FROM jobs WHERE id = ?",
+                          (now, Q, job_id))
         return requeue, give_up
 
     def job_events(self, job_id: str) -> list[dict]:
         return [dict(r) for r in self.connect().execute(
             "SELECT at, status, progress, stage, message FROM job_events WHERE job_id = ? ORDER BY id", (job_id,))]
-
-    def jobs_referencing(self, video_id: str) -> int:
-        return int(self.connect().execute(
-            "SELECT COUNT(*) FROM jobs WHERE video_id = ? OR template_video_id = ?", (video_id, video_id)).fetchone()[0])
 
     # -- webhooks ----------------------------------------------------------
     def add_delivery(self, *, job_id: str, url: str, event: str, body: str) -> str:
@@ -450,10 +442,6 @@ class Store:
             " WHERE id = ?",
             (status, error, next_attempt_epoch, delivered, utcnow(), delivery_id),
         )
-
-    def get_delivery(self, delivery_id: str) -> dict | None:
-        row = self.connect().execute("SELECT * FROM webhook_deliveries WHERE id = ?", (delivery_id,)).fetchone()
-        return dict(row) if row else None
 
     def deliveries_for(self, job_id: str) -> list[dict]:
         return [dict(r) for r in self.connect().execute(

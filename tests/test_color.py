@@ -9,7 +9,8 @@ import pytest
 
 from clipzy.engine.analysis import color
 from clipzy.engine import media
-from clipzy.engine.analysis.color import ColorAnalyzer, lab_statistics, lab_to_rgb, rgb_to_lab
+from clipzy.engine.analysis.color import ColorAnalyzer, lab_statistics
+from clipzy.engine.colorspace import lab_to_rgb, rgb_to_lab
 from tests.conftest import need
 from tests.synth import grade as G
 from tests.synth.video import shared_media_frames, write_video

@@ -53,7 +53,7 @@ def test_finite_turns_nan_and_inf_into_null():
 
     import numpy as np
 
-    out = dna._finite({"a": float("nan"), "b": [float("-inf"), np.float32(1.5)], "c": np.int64(3)})
+    out = dna.json_safe({"a": float("nan"), "b": [float("-inf"), np.float32(1.5)], "c": np.int64(3)})
     assert out == {"a": None, "b": [None, 1.5], "c": 3}
     assert not any(isinstance(v, float) and math.isnan(v) for v in out["b"] if v is not None)
 

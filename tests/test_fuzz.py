@@ -93,19 +93,8 @@ def _load_schema():
     """
     import tempfile
 
-    from clipzy.engine import models
-
-    # create_app sets process-wide state (models folder, numba cache); leave none behind at collection
-    saved_models, saved_numba = models._models_path, os.environ.get("NUMBA_CACHE_DIR")
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            spec = make_app(Path(d) / "instance").test_client().get("/api/v1/openapi.json").get_json()
-    finally:
-        models._models_path = saved_models
-        if saved_numba is None:
-            os.environ.pop("NUMBA_CACHE_DIR", None)
-        else:
-            os.environ["NUMBA_CACHE_DIR"] = saved_numba
+    with tempfile.TemporaryDirectory() as d:  # create_app leaves no process-wide state behind
+        spec = make_app(Path(d) / "instance").test_client().get("/api/v1/openapi.json").get_json()
     return schemathesis.openapi.from_dict(spec)
 
 

@@ -5,9 +5,23 @@ import numpy as np
 import pytest
 
 from clipzy.engine import media
+from clipzy.engine.analysis.loudness import integrated_lufs, true_peak_dbtp
 from clipzy.engine.editing import soundtrack as mix
+from clipzy.engine.editing.edit_plan import EditPlan, OutputFormat, PlannedTransition, Segment, Soundtrack
 
 SR = 48000
+FPS = 25.0
+
+
+def plan_of(segments, *, frame_count=None, soundtrack=None) -> EditPlan:
+    """A typed plan from (footage_in_s, footage_out_s, output_in_s, output_out_s) segments at FPS, all cuts."""
+    segs = [Segment(index=i, footage_in_s=fi, footage_out_s=fo, output_in_frame=int(round(oi * FPS)),
+                    output_out_frame=int(round(oo * FPS)), footage_shot=0, tail_s=0.0,
+                    transition_in=PlannedTransition("cut", 0), crop=[], lut="global", on_beat=False)
+            for i, (fi, fo, oi, oo) in enumerate(segments)]
+    n = frame_count or segs[-1].output_out_frame
+    return EditPlan(output=OutputFormat(64, 36, FPS, n), soundtrack=soundtrack or Soundtrack("footage", None, -1.0),
+                    luts={}, segments=segs, encoder={}, config={}, footage={}, beat_sync={})
 
 
 @pytest.mark.slow
@@ -15,31 +29,31 @@ def test_normalise_real_music_to_target_with_true_peak_ceiling(media_file):
     track = media.decode_audio(media_file("sax.wav"), sample_rate=SR, layout="stereo")
     x = track.samples
     for target, ceiling in ((-14.0, -1.0), (-9.0, -1.0), (-20.0, -3.0)):
-        y, gain, final = mix.normalise(x, target_lufs=target, ceiling_dbtp=ceiling)
-        assert abs(mix.integrated_lufs(y) - target) <= 1.0, (target, final)
-        assert mix.true_peak_dbtp(y) <= ceiling + 0.05
+        y, gain, final = mix.normalise_loudness(x, target_lufs=target, ceiling_dbtp=ceiling)
+        assert abs(integrated_lufs(y, sr=SR) - target) <= 1.0, (target, final)
+        assert true_peak_dbtp(y, sr=SR) <= ceiling + 0.05
         assert y.shape == x.shape
     # loud target forces real limiting: peaks above the ceiling before the limiter
-    y, gain, _ = mix.normalise(x, target_lufs=-8.0, ceiling_dbtp=-1.0)
-    assert mix.true_peak_dbtp(x * 10 ** (gain / 20)) > 0.0
-    assert mix.true_peak_dbtp(y) <= -0.95
+    y, gain, _ = mix.normalise_loudness(x, target_lufs=-8.0, ceiling_dbtp=-1.0)
+    assert true_peak_dbtp(x * 10 ** (gain / 20), sr=SR) > 0.0
+    assert true_peak_dbtp(y, sr=SR) <= -0.95
 
 
 def test_limiter_catches_intersample_peaks():
     t = np.arange(SR) / SR
     x = (0.99 * np.sin(2 * np.pi * (SR / 4) * t + np.pi / 4)).astype(np.float32)  # samples at ±0.7, true peak 0.99
     x = np.stack([x, x], 1)
-    assert mix.true_peak_dbtp(x) > -0.2
+    assert true_peak_dbtp(x, sr=SR) > -0.2
     y = mix.limit(x, ceiling_dbtp=-1.0)
-    assert mix.true_peak_dbtp(y) <= -0.99
+    assert true_peak_dbtp(y, sr=SR) <= -0.99
 
 
 def test_silence_stays_silent():
-    y, gain, final = mix.normalise(np.zeros((SR, 2), np.float32), target_lufs=-14.0, ceiling_dbtp=-1.0)
+    y, gain, final = mix.normalise_loudness(np.zeros((SR, 2), np.float32), target_lufs=-14.0, ceiling_dbtp=-1.0)
     assert gain is None and final is None and not np.any(y)
-    assert mix.integrated_lufs(np.zeros((SR, 2))) is None
+    assert integrated_lufs(np.zeros((SR, 2)), sr=SR) is None
     with pytest.raises(ValueError):
-        mix.normalise(np.zeros((10, 2)), target_lufs=-14, ceiling_dbtp=1.0)
+        mix.normalise_loudness(np.zeros((10, 2)), target_lufs=-14, ceiling_dbtp=1.0)
 
 
 def test_fit_length_trims_loops_and_fades():
@@ -57,19 +71,15 @@ def test_edit_audio_places_footage_time():
     n_f = 10 * SR
     ramp = (np.arange(n_f) / SR / 100.0).astype(np.float32)  # value = footage time / 100
     track = np.stack([ramp, ramp], 1)
-    segs = [
-        {"footage_in_ms": 2000, "footage_out_ms": 3000, "output_in_ms": 0, "output_out_ms": 1000, "transition_in": {"type": "cut", "duration_ms": 0}},
-        {"footage_in_ms": 7000, "footage_out_ms": 8000, "output_in_ms": 1000, "output_out_ms": 2000, "transition_in": {"type": "cut", "duration_ms": 0}},
-    ]
-    out = mix.edit_audio(track, segs, 2 * SR)
+    plan = plan_of([(2.0, 3.0, 0.0, 1.0), (7.0, 8.0, 1.0, 2.0)])
+    out = mix.edit_audio(track, plan, 2 * SR)
     assert abs(out[int(0.5 * SR), 0] - 0.025) < 1e-4
     assert abs(out[int(1.5 * SR), 0] - 0.075) < 1e-4
     assert out.shape == (2 * SR, 2)
 
 
 def test_speech_mapping_and_duck_envelope():
-    segs = [{"footage_in_ms": 5000, "footage_out_ms": 7000, "output_in_ms": 1000, "output_out_ms": 3000}]
-    spans = mix.speech_on_output([(4.0, 5.5), (6.5, 9.0)], segs)
+    spans = mix.speech_on_output([(4.0, 5.5), (6.5, 9.0)], plan_of([(5.0, 7.0, 1.0, 3.0)]))
     assert spans == [(1.0, 1.5), (2.5, 3.0)]
     env = mix.duck_envelope([(1.0, 2.0)], 3 * SR)
     g = 10 ** (mix.DUCK_DB / 20)
@@ -93,13 +103,9 @@ def test_mix_ducks_music_under_footage_speech(tmp_path):
     frames = [np.full((36, 64, 3), 100, np.uint8)] * 100
     tmpl = write_video(tmp_path / "t.mp4", frames, fps=25, audio=np.stack([pad, pad], 1))
     foot = write_video(tmp_path / "f.mp4", frames, fps=25, audio=np.stack([voice, voice], 1))
-    plan = {
-        "output": {"frame_rate": 25.0, "frame_count": 75},
-        "soundtrack": {"source": "mix", "target_lufs": -16.0, "true_peak_ceiling_dbtp": -1.0},
-        "segments": [{"footage_in_ms": 500, "footage_out_ms": 3500, "output_in_ms": 0, "output_out_ms": 3000, "output_in_frame": 0,
-                      "output_out_frame": 75, "transition_in": {"type": "cut", "duration_ms": 0}}],
-    }
-    y, rep = mix.build_soundtrack(plan, template_path=tmpl, footage_path=foot, footage_speech_s=[(1.0, 2.0)])
+    plan = plan_of([(0.5, 3.5, 0.0, 3.0)], frame_count=75, soundtrack=Soundtrack("mix", -16.0, -1.0))
+    y = mix.build_soundtrack(plan, template_path=tmpl, footage_path=foot, footage_speech_s=[(1.0, 2.0)])
+    rep = plan.soundtrack.to_json()
     assert y.shape == (3 * SR, 2) and rep["duck_db"] == mix.DUCK_DB and rep["source"] == "mix"
     assert abs(rep["measured_lufs"] - (-16.0)) <= 1.0 and rep["true_peak_dbtp"] <= -1.0
     m = y[:, 0]

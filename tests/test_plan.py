@@ -23,10 +23,19 @@ def info(w=1280, h=720, dur=20.0, fps=25.0, audio=True) -> VideoInfo:
 FOOT_SHOTS = [0, 2500, 6000, 9000, 13000, 20000]
 
 
+def clip(fdna, finfo, roi=None, speech=()) -> P.FootageClip:
+    """The footage as the planner reads it: the synthetic DNA's shots and per-shot motion."""
+    shots = [(s["start_ms"] / 1000.0, s["end_ms"] / 1000.0) for s in fdna["shots"]]
+    per_shot = [p.get("intensity") for p in (fdna.get("motion") or {}).get("per_shot", [])]
+    return P.FootageClip(info=finfo, shots_s=shots, motion_per_shot=per_shot, roi=roi, speech_s=list(speech))
+
+
 def build(tdna, fdna=None, finfo=None, beats=None, config=None, roi=None, speech=()):
     finfo = finfo or info()
     fdna = fdna or sa.dna(shots_ms=FOOT_SHOTS, fps=25)
-    return P.build_plan(tdna, fdna, finfo, roi, list(speech), beats, config or {})
+    plan = P.build_plan(P.TemplateStyle.from_dna(tdna), clip(fdna, finfo, roi, speech), config or {},
+                        soundtrack_beats_s=list(beats or []))
+    return plan.to_json()
 
 
 def check_segments(p, fdna_shots_ms, fps):

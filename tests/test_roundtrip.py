@@ -74,7 +74,7 @@ def test_apply_round_trip_through_the_cli(clips, prepared_models, with_models):
     assert meta["codec"] == "h264" and meta["has_audio"] is True
 
     want = json.loads((d / "out" / "clip.style_dna.json").read_text())
-    got = extract_style(str(out))
+    got = extract_style(str(out), models=with_models)
     report = {k: (want[k], got[k]) for k in ("cut_frequency", "aspect_ratio", "frame_rate")}
     report["primary"] = (want["primary_transition"], got["primary_transition"])
     report["grade"] = (want["color_grade"], got["color_grade"])

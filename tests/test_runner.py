@@ -7,7 +7,11 @@ import time
 import pytest
 
 from clipzy.engine.errors import InvalidMediaError
-from clipzy.jobs.runner import BANDS, Runner, Stage
+from dataclasses import replace
+from pathlib import Path
+
+from clipzy.engine.pipeline import STAGES
+from clipzy.jobs.runner import Runner
 from clipzy.storage import Storage
 from clipzy.store import JobStatus, Store
 from conftest import make_app
@@ -25,38 +29,42 @@ def wait_for(pred, timeout=10.0, step=0.02):
 
 # -- tiny stages ------------------------------------------------------------------------
 
-def steady(ctx, control):
+def steady(state, control):
     for i in range(10):
         control.check()
         control.progress((i + 1) / 10)
         time.sleep(0.03)
 
 
-def write_dna(ctx, control):
-    (ctx.storage.artifact_path(ctx.job["id"], "style_dna")).write_text('{"version": "1.0"}')
+def write_dna(state, control):
+    Path(state.artifacts.style_dna).write_text('{"version": "1.0"}')
 
 
-def forever(ctx, control):
+def forever(state, control):
     while True:
         control.check()
         time.sleep(0.01)
 
 
-def bad_media(ctx, control):
+def bad_media(state, control):
     raise InvalidMediaError("the video stream cannot be decoded")
 
 
-def crash(ctx, control):
+def crash(state, control):
     raise ZeroDivisionError("boom")
 
 
-def stuck_without_checks(ctx, control):
+def stuck_without_checks(state, control):
     time.sleep(3)  # ignores its control: only the watchdog can fail it
 
 
 def stages_of(*fns):
-    names = list(BANDS)
-    return lambda ctx: [Stage(names[i], fn) for i, fn in enumerate(fns)]
+    return lambda state: [replace(STAGES[i], run=fn) for i, fn in enumerate(fns)]
+
+
+def job_id_of(state) -> str:
+    """The job a stand-in stage runs for: the name of its artifacts' folder."""
+    return Path(state.artifacts.style_dna).parent.name
 
 
 def setup(tmp_path, stages, **cfg):
@@ -182,7 +190,7 @@ def test_restart_recovery(tmp_path, stop_after):
     inst = tmp_path / "inst"
     app = make_app(inst)  # no runner: make the state by hand
     svc = app.extensions["clipzy"]
-    runner_less = Runner(svc.store, svc.storage, app.config, stages_of(steady), max_workers=1, timeout_s=60)
+    runner_less = Runner(svc.store, svc.storage, svc.models, stages=stages_of(steady), max_workers=1, timeout_s=60)
     svc.runner = runner_less  # new_job notifies the runner; this one is never started
     import socket
 
@@ -209,9 +217,9 @@ def test_two_runners_on_one_database_never_run_a_job_twice(tmp_path, stop_after)
     runs: dict[str, int] = {}
     lock = threading.Lock()
 
-    def count(ctx, control):
+    def count(state, control):
         with lock:
-            runs[ctx.job["id"]] = runs.get(ctx.job["id"], 0) + 1
+            runs[job_id_of(state)] = runs.get(job_id_of(state), 0) + 1
         time.sleep(0.01)
 
     inst = tmp_path / "inst"

@@ -550,21 +550,23 @@ def test_job_error_messages_do_not_leak_instance_paths(tmp_path):
     """A stage failing with an OSError naming a stored file: the job's error shows no path."""
     import time
 
+    from dataclasses import replace
+
     from clipzy import stop_workers
-    from clipzy.jobs.runner import Stage
+    from clipzy.engine.pipeline import STAGES
 
-    def fails(ctx, control):
-        raise OSError(2, "No such file or directory", os.path.join(ctx.out_dir, "part.npy"))
+    def fails(state, control):
+        raise OSError(2, "No such file or directory", os.path.join(os.path.dirname(state.artifacts.style_dna), "part.npy"))
 
-    def invalid(ctx, control):
+    def invalid(state, control):
         from clipzy.engine.errors import InvalidMediaError
 
-        raise InvalidMediaError(f"cannot read {ctx.video_path}")
+        raise InvalidMediaError(f"cannot read {state.style_source.path}")
 
     stages = {"PROCESSING_ERROR": fails, "INVALID_MEDIA": invalid}
     app = make_app(tmp_path / "i", CLIPZY_START_RUNNER=True, MAX_CONCURRENT_JOBS=1,
-                   CLIPZY_STAGES_FOR=lambda ctx: [Stage("video_analysis", stages[
-                       "PROCESSING_ERROR" if ctx.config["quality"] == "low" else "INVALID_MEDIA"])])
+                   CLIPZY_STAGES_FOR=lambda state: [replace(STAGES[0], run=stages[
+                       "PROCESSING_ERROR" if state.config["quality"] == "low" else "INVALID_MEDIA"])])
     client = app.test_client()
     try:
         from synth.hostile import frames

@@ -7,7 +7,9 @@ import pytest
 
 from clipzy.engine import media
 from clipzy.engine.analysis import shots
-from clipzy.engine.analysis.shots import ShotResult, Transition, classify_span, shot_fields
+from clipzy.engine.analysis.shots import ShotResult, Transition
+from clipzy.engine.analysis.transitions import classify_span
+from clipzy.engine.dna import shot_fields
 from tests.synth import shots as S
 
 
@@ -40,9 +42,9 @@ def _quality(clips, **kw) -> dict:
 
 @pytest.mark.slow
 def test_transnet_quality(with_models, eval_clips):
-    det = shots.make_detector(media.probe(eval_clips[0].path))
+    det = shots.make_detector(media.probe(eval_clips[0].path), models=with_models)
     assert isinstance(det, shots.TransNetDetector)
-    q = _quality(eval_clips)
+    q = _quality(eval_clips, models=with_models)
     assert q["cut_f1"] >= 0.9, q
     assert q["gradual_f1"] >= 0.8, q
     assert q["type_acc"] >= 0.75, q
@@ -50,11 +52,11 @@ def test_transnet_quality(with_models, eval_clips):
 
 
 def test_fallback_quality(without_models, eval_clips):
-    det = shots.make_detector(media.probe(eval_clips[0].path))
+    det = shots.make_detector(media.probe(eval_clips[0].path), models=without_models)
     assert isinstance(det, shots.ClassicalDetector)
-    r = _run(eval_clips[0].path)
+    r = _run(eval_clips[0].path, models=without_models)
     assert r.detector == "classical-content-fade-dissolve" and r.provider is None
-    q = _quality(eval_clips)
+    q = _quality(eval_clips, models=without_models)
     assert q["cut_f1"] >= 0.9, q
     assert q["gradual_f1"] >= 0.7, q
     assert q["type_acc"] >= 0.75, q
@@ -62,7 +64,7 @@ def test_fallback_quality(without_models, eval_clips):
 
 def test_use_model_false_gives_fallback(with_models, eval_clips):
     info = media.probe(eval_clips[0].path)
-    assert isinstance(shots.make_detector(info, use_model=False), shots.ClassicalDetector)
+    assert isinstance(shots.make_detector(info, models=with_models, use_model=False), shots.ClassicalDetector)
 
 
 # ---------------------------------------------------------------------------
@@ -73,7 +75,7 @@ def test_use_model_false_gives_fallback(with_models, eval_clips):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["bigbuckbunny.mp4", "cockatoo.mp4"])
 def test_single_shot_clips_have_no_cuts(name, media_file, with_models):
-    r = _run(media_file(name))
+    r = _run(media_file(name), models=with_models)
     assert r.detector == "transnetv2-onnx"
     assert r.transitions == []
     fb = _run(media_file(name), use_model=False)
@@ -82,10 +84,9 @@ def test_single_shot_clips_have_no_cuts(name, media_file, with_models):
 
 @pytest.mark.parametrize("with_model", [True, False])
 def test_endcard_fade_to_black(with_model, media_file, request):
-    if with_model:
-        request.getfixturevalue("with_models")
+    models = request.getfixturevalue("with_models") if with_model else None
     path = media_file("endcard_fade.mp4")
-    r = _run(path, use_model=with_model)
+    r = _run(path, models=models, use_model=with_model)
     assert len(r.transitions) == 1, r.transitions
     tr = r.transitions[0]
     assert tr.type == "fade"

@@ -14,8 +14,11 @@ import cv2
 import numpy as np
 import pytest
 
-from clipzy.engine import media
+from dataclasses import replace
+
+from clipzy.engine import dna, media
 from clipzy.engine.analysis import text
+from clipzy.engine.models import ModelRegistry
 from conftest import need
 from synth.text import FONT, build_clip, ink_height
 
@@ -39,9 +42,8 @@ def test_grid_cell_names_and_bounds():
         text.grid_cell(1, 1, 0, 10)
 
 
-def _ov(content: str, position: str, start_s: float, end_s: float) -> dict:
-    return {"content": content, "position": position, "start_ms": int(start_s * 1000),
-            "duration_ms": int((end_s - start_s) * 1000)}
+def _ov(content: str, position: str, start_s: float, end_s: float) -> text.TextOverlay:
+    return text.TextOverlay(content, position, None, None, start_s, end_s)
 
 
 def test_subtitles_rule():
@@ -51,7 +53,7 @@ def test_subtitles_rule():
     # the same text everywhere (a watermark) is not subtitles
     assert text.subtitles_rule([_ov("logo", "bottom-right", 0, 8)], shots) is False
     # text at the top is not subtitles
-    top = [dict(o, position="top-center") for o in captions]
+    top = [replace(o, position="top-center") for o in captions]
     assert text.subtitles_rule(top, shots) is False
     # two captions in one shot of many: not "across several shots"
     few = [_ov("a b", "bottom-center", 0, 1), _ov("c d", "bottom-center", 1, 2)]
@@ -111,10 +113,8 @@ def test_engine_loads_bundled_models_without_network(monkeypatch):
     assert str(eng.cfg.Det.model_path).startswith(bundled)
     assert str(eng.cfg.Rec.model_path).startswith(bundled)
     # inference runs on the sessions made by clipzy (its providers), not rapidocr's own
-    from clipzy.engine import models
-
     for holder in (eng.text_det, eng.text_rec):
-        assert holder.session.session.get_providers()[0] == models.providers()[0]
+        assert holder.session.session.get_providers()[0] == ModelRegistry.from_environ().providers()[0]
     img = np.full((80, 360, 3), 255, np.uint8)
     cv2.putText(img, "Offline 123", (10, 55), FONT, 1.3, (0, 0, 0), 2, cv2.LINE_AA)
     out = eng(img, use_det=True, use_cls=False, use_rec=True)
@@ -134,13 +134,12 @@ def test_ocr_threads_env(monkeypatch):
 
 def test_engine_missing_models_is_unavailable(tmp_path, monkeypatch, shared_media):
     assert text._build_engine(tmp_path) is None
-    monkeypatch.setattr(text, "_engine", None)
-    monkeypatch.setattr(text, "_engine_tried", True)
+    monkeypatch.setattr(text, "engine", lambda providers=None: None)
     assert text.is_available() is False
     info = media.probe(str(shared_media / "realshort.mp4"))
     an = text.TextAnalyzer(info)
     media.FramePump(str(shared_media / "realshort.mp4"), [an], info=info).run()
-    assert an.finish([(0.0, info.duration_seconds)]) == {
+    assert dna.text_fields(an.finish([(0.0, info.duration_seconds)])) == {
         "text_overlays": [], "use_subtitles": None, "detector": "unavailable"}
 
 
@@ -176,14 +175,14 @@ def analysed(shared_media, tmp_path_factory):
             info = media.probe(clip.path)
             an = text.TextAnalyzer(info)
             media.FramePump(clip.path, [an], info=info).run()
-            cache[kind] = (clip, an.finish(clip.shots_s), an)
+            cache[kind] = (clip, dna.text_fields(an.finish(clip.shots_s)), an)
         return cache[kind]
 
     return get
 
 
 def _key(s: str) -> str:
-    return text.normalise(s).casefold()
+    return text.normalise_whitespace(s).casefold()
 
 
 def _check_overlays(clip, result):
@@ -239,7 +238,7 @@ def test_still_picture_is_ocrd_only_when_it_changes(tmp_path, shared_media):
     info = media.probe(path)
     an = text.TextAnalyzer(info)
     media.FramePump(path, [an], info=info).run()
-    res = an.finish([(0.0, info.duration_seconds)])
+    res = dna.text_fields(an.finish([(0.0, info.duration_seconds)]))
     assert an.frames_seen == 8 and an.frames_ocr == 2
     got = {_key(o["content"]): o for o in res["text_overlays"]}
     assert set(got) == {"still frame", "a small caption"}, res

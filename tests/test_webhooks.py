@@ -12,7 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from clipzy.jobs import webhooks
-from clipzy.jobs.runner import BANDS, Stage
+from dataclasses import replace
+from pathlib import Path
+
+from clipzy.engine.pipeline import STAGES
 from clipzy.store import new_id
 from conftest import make_app
 
@@ -71,17 +74,17 @@ def wait_for(pred, timeout=10.0):
     raise AssertionError("condition not met in time")
 
 
-def quick(ctx, control):
-    ctx.storage.artifact_path(ctx.job["id"], "style_dna").write_text('{"version": "1.0"}')
+def quick(state, control):
+    Path(state.artifacts.style_dna).write_text('{"version": "1.0"}')
 
 
-def failing(ctx, control):
+def failing(state, control):
     raise RuntimeError("nope")
 
 
 def run_job(tmp_path, url, stage=quick, **cfg):
     app = make_app(tmp_path / "inst", CLIPZY_START_RUNNER=True,
-                   CLIPZY_STAGES_FOR=lambda ctx: [Stage(list(BANDS)[0], stage)], **cfg)
+                   CLIPZY_STAGES_FOR=lambda state: [replace(STAGES[0], run=stage)], **cfg)
     svc = app.extensions["clipzy"]
     vid = svc.store.insert_video(video_id=new_id("vid"), filename="a.mp4", file_size_bytes=1, metadata={},
                                  storage_name="a.mp4", template_video_id=None, webhook_url=None)["id"]

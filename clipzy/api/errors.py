@@ -14,21 +14,15 @@ import sqlite3
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..jobs.intake import Refused
+
 log = logging.getLogger("clipzy.api")
 
 
-class ApiError(Exception):
-    """An error the API answers with: HTTP ``status``, machine ``code``, human ``message``."""
+class ApiError(Refused):
+    """An error the API answers with: HTTP ``status``, machine ``code``, human ``message``.
 
-    def __init__(self, code: str, status: int, message: str, detail: str | None = None,
-                 fields: dict | None = None, headers: dict | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.message = message
-        self.detail = detail if detail is not None else message
-        self.fields = fields
-        self.headers = headers or {}
+    The service layer's :class:`~clipzy.jobs.intake.Refused` is answered the same way."""
 
 
 # Werkzeug status → (code, message) when the error is not ours.
@@ -65,7 +59,7 @@ def _flatten_fields(messages: dict) -> dict:
     return out
 
 
-def api_error_response(err: ApiError):
+def api_error_response(err: Refused):
     resp = jsonify(error_body(err.code, err.message, err.detail, err.fields))
     resp.status_code = err.status
     for k, v in err.headers.items():
@@ -122,6 +116,6 @@ def unexpected_error_response(exc: Exception):
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(ApiError, api_error_response)
+    app.register_error_handler(Refused, api_error_response)
     app.register_error_handler(HTTPException, http_error_response)
     app.register_error_handler(Exception, unexpected_error_response)

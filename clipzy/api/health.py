@@ -6,8 +6,8 @@ import time
 from flask import current_app
 from flask.views import MethodView
 
-from .. import __version__
-from ..engine import models
+from ..store import JobStatus
+from ..version import __version__
 from .base import Blueprint, say
 from .errors import ApiError
 from .schemas import HealthSchema
@@ -34,7 +34,7 @@ def health_report() -> tuple[dict, list[str]]:
         problems.append(f"storage: {exc.strerror or type(exc).__name__}")
     runner = services.runner
     try:
-        queued = services.store.count_jobs("queued") if database == "ok" else 0
+        queued = services.store.count_jobs(JobStatus.QUEUED) if database == "ok" else 0
     except Exception:  # noqa: BLE001
         queued = 0
     data = {
@@ -44,8 +44,8 @@ def health_report() -> tuple[dict, list[str]]:
         "database": database,
         "storage": {"path": str(services.storage.root), "free_bytes": int(free)},
         "workers": {"max": runner.max_workers if runner else 0, "busy": runner.busy if runner else 0, "queued": queued},
-        "onnx_providers": models.providers(),
-        "models": models.status(),
+        "onnx_providers": services.models.providers(),
+        "models": services.models.status(),
     }
     return data, problems
 

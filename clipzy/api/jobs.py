@@ -1,31 +1,26 @@
 """Jobs: create, list, inspect, cancel, result and artifact downloads."""
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 
 from flask import current_app, request, send_file
 from flask.views import MethodView
-from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..jobs import intake
 from ..jobs.payloads import job_payload, result_payload
 from ..storage import ARTIFACTS
-from ..store import DuplicateJob, IdempotencyConflict
+from ..store import JobStatus
 from .base import Blueprint, say
 from .errors import ApiError
-from .schemas import JobCreateSchema, JobListArgsSchema, JobListSchema, JobResultSchema, JobSchema, check_webhook_url
+from .schemas import JobCreateSchema, JobListArgsSchema, JobListSchema, JobResultSchema, JobSchema
 from .security import public_base, public_url
-from .videos import get_video_or_404
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Style extraction and application jobs")
 
 #: Largest JSON request body (bytes); a job request is a few hundred bytes.
 JSON_BODY_LIMIT_BYTES = 1024 * 1024
 
-FILE_RESPONSE = {"description": "The file (HTTP Range supported)",
-                 "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 #: What the downloads really send (ARTIFACTS' mimetypes): the MP4, and the JSON / .cube text artifacts.
 OUTPUT_RESPONSE = {"description": "The rendered MP4 (HTTP Range supported)", "content": {"video/mp4": _BINARY}}
@@ -47,10 +42,7 @@ def result_view(job: dict) -> dict:
 
 
 def get_job_or_404(job_id: str) -> dict:
-    job = services().store.get_job(job_id)
-    if job is None:
-        raise ApiError("JOB_NOT_FOUND", 404, "Job not found", f"no job with job_id {job_id!r}")
-    return job
+    return intake.job_or_refuse(services().store, job_id)
 
 
 @blp.before_request
@@ -94,46 +86,8 @@ class Jobs(MethodView):
         Header `Idempotency-Key` (optional): the same key with the same body within 24 h
         returns the same job; with another body → 409 IDEMPOTENCY_KEY_REUSED.
         """
-        svc = services()
-        cfg = current_app.config
-        video = get_video_or_404(body["video_id"])
-        template_id = body["template_video_id"] if "template_video_id" in body else video["template_video_id"]
-        if template_id is not None:
-            get_video_or_404(template_id, field="template_video_id")
-        webhook_url = body["webhook_url"] if "webhook_url" in body else video["webhook_url"]
-        if webhook_url:
-            try:
-                check_webhook_url(webhook_url, allow_private=cfg["CLIPZY_WEBHOOK_ALLOW_PRIVATE"])
-            except ValidationError as exc:
-                raise ApiError("VALIDATION_ERROR", 422, "Validation failed", f"webhook_url: {exc.messages[0]}",
-                               {"webhook_url": exc.messages}) from exc
-        config = body["config"]
-        config_key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
-        idem = None
-        key = request.headers.get("Idempotency-Key")
-        if key:
-            if len(key) > 255:
-                raise ApiError("VALIDATION_ERROR", 422, "Validation failed", "Idempotency-Key is longer than 255 characters",
-                               {"Idempotency-Key": ["Longer than maximum length 255."]})
-            raw = json.dumps(request.get_json(silent=True), sort_keys=True, separators=(",", ":"))
-            idem = (key, hashlib.sha256(raw.encode()).hexdigest(), float(cfg["CLIPZY_IDEMPOTENCY_TTL_SECONDS"]))
-        if svc.store.count_jobs("queued") >= int(cfg["CLIPZY_MAX_QUEUED_JOBS"]):
-            raise ApiError("SERVICE_UNAVAILABLE", 503, "The job queue is full",
-                           f"{cfg['CLIPZY_MAX_QUEUED_JOBS']} jobs are already queued; try again later",
-                           headers={"Retry-After": "30"})
-        try:
-            job, created = svc.store.create_job(
-                video_id=video["id"], template_video_id=template_id, mode="apply" if template_id else "extract",
-                config=config, config_key=config_key, webhook_url=webhook_url, idempotency=idem,
-                base_url=public_base())
-        except DuplicateJob as exc:
-            raise ApiError("JOB_ALREADY_PROCESSING", 409, "A job for this video is already in progress",
-                           f"job {exc.job_id} has the same video_id, template_video_id and config") from exc
-        except IdempotencyConflict as exc:
-            raise ApiError("IDEMPOTENCY_KEY_REUSED", 409, "Idempotency-Key reused with a different body",
-                           f"key {key!r} was first used with another request body") from exc
-        if created and svc.runner is not None:
-            svc.runner.notify()
+        job = intake.create_job(services(), current_app.config, body, raw_body=request.get_json(silent=True),
+                                idempotency_key=request.headers.get("Idempotency-Key"), base_url=public_base())
         say("Job created")
         return job_view(job)
 
@@ -168,7 +122,7 @@ class JobResult(MethodView):
     def get(self, job_id: str):
         """The Style DNA, artifact URLs and output metadata of a completed job."""
         job = get_job_or_404(job_id)
-        if job["status"] != "completed":
+        if job["status"] != JobStatus.COMPLETED:
             raise ApiError("RESULT_NOT_READY", 409, "The job has no result yet", f"job status is {job['status']}")
         say("Job result retrieved")
         return result_view(job)
@@ -181,15 +135,7 @@ class JobCancel(MethodView):
     @blp.fails(409, "JOB_NOT_CANCELLABLE")
     def post(self, job_id: str):
         """Cancel a queued or processing job (a running job stops within about a second)."""
-        svc = services()
-        get_job_or_404(job_id)
-        job = svc.store.request_cancel(job_id)
-        if job is None:
-            current = svc.store.get_job(job_id)
-            raise ApiError("JOB_NOT_CANCELLABLE", 409, "The job can no longer be cancelled",
-                           f"job status is {current['status'] if current else 'unknown'}")
-        if svc.runner is not None:
-            svc.runner.job_cancelled(job)
+        job = intake.cancel_job(services(), job_id)
         say("Job cancelled")
         return job_view(job)
 
@@ -197,9 +143,10 @@ class JobCancel(MethodView):
 def _send_artifact(job_id: str, name: str):
     job = get_job_or_404(job_id)
     storage = services().storage
-    if name not in ARTIFACTS or job["status"] != "completed":
+    done = job["status"] == JobStatus.COMPLETED
+    if name not in ARTIFACTS or not done:
         raise ApiError("OUTPUT_NOT_AVAILABLE", 404, "Artifact not available",
-                       f"job {job_id} has no artifact {name!r}" + ("" if job["status"] == "completed" else f" (status {job['status']})"))
+                       f"job {job_id} has no artifact {name!r}" + ("" if done else f" (status {job['status']})"))
     path = storage.artifact_path(job_id, name)
     if not path.is_file():
         raise ApiError("OUTPUT_NOT_AVAILABLE", 404, "Artifact not available", f"job {job_id} has no artifact {name!r}")

@@ -1,18 +1,14 @@
 """Marshmallow schemas for requests, responses and both envelopes (documented in OpenAPI)."""
 from __future__ import annotations
 
-import ipaddress
-import socket
-from urllib.parse import urlsplit
-
 import marshmallow as ma
-from marshmallow import RAISE, ValidationError, fields, validate
+from marshmallow import RAISE, fields, validate
 
-from ..engine.dna import StyleDnaSchema  # the Style DNA schema the engine validates against
+from .. import engine  # the engine's public face: stage names, the Style DNA schema, config vocabulary
+from ..store import JobStatus
 
-STAGES = ("video_analysis", "audio_analysis", "motion_analysis", "style_extraction", "style_application", "rendering")
-STATUSES = ("queued", "processing", "completed", "failed", "cancelled")
-QUALITY_CRF = {"low": 28, "medium": 23, "high": 18}
+STATUSES = tuple(s.value for s in JobStatus)
+_DEFAULTS = engine.DEFAULT_CONFIG
 
 
 class StrictSchema(ma.Schema):
@@ -68,37 +64,6 @@ class VideoSchema(ma.Schema):
     template_video_id = fields.String(allow_none=True, required=True)
 
 
-def check_webhook_url(url: str, *, allow_private: bool) -> None:
-    """Raise ValidationError unless ``url`` is http(s) with a host that is allowed.
-
-    Host names are resolved only at delivery time (and checked again there); here a
-    literal private/loopback/link-local address is refused unless allowed.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("must be an http(s) URL with a host")
-    if allow_private:
-        return
-    try:  # the name the resolver will look up: IDNA maps ⓛⓞⓒⓐⓛⓗⓞⓢⓣ to localhost, 127。0。0。1 to 127.0.0.1
-        host = parts.hostname.rstrip(".").encode("idna").decode("ascii").rstrip(".")
-    except UnicodeError as exc:
-        raise ValidationError("the host is not a valid domain name") from exc
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-        raise ValidationError("private and loopback hosts are not allowed")
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        # The resolver also reads 2130706433, 0177.0.0.1, 0x7f.1 and 127.1 as IPv4 literals.
-        try:
-            addr = ipaddress.ip_address(socket.inet_aton(host)) if host and host[-1].isalnum() else None
-        except OSError:
-            addr = None
-        if addr is None:
-            return
-    if not addr.is_global or addr.is_multicast:
-        raise ValidationError("private, loopback and link-local addresses are not allowed")
-
-
 class UploadSchema(StrictSchema):
     """The multipart/form-data body of an upload (``file`` is checked by the view: MISSING_FIELD)."""
 
@@ -111,18 +76,21 @@ class UploadSchema(StrictSchema):
 
 
 class JobConfigSchema(StrictSchema):
-    quality = fields.String(validate=validate.OneOf(list(QUALITY_CRF)), load_default="high")
-    aspect_ratio = fields.String(validate=validate.OneOf(["16:9", "9:16", "1:1", "4:5", "source", "template"]),
-                                 load_default="template")
-    resolution = fields.Integer(validate=validate.Range(240, 2160), allow_none=True, load_default=None,
+    """The apply config; choices and defaults come from the engine (one home)."""
+
+    quality = fields.String(validate=validate.OneOf(list(engine.QUALITY)), load_default=_DEFAULTS["quality"])
+    aspect_ratio = fields.String(validate=validate.OneOf(list(engine.OUTPUT_ASPECTS)),
+                                 load_default=_DEFAULTS["aspect_ratio"])
+    resolution = fields.Integer(validate=validate.Range(*engine.RESOLUTION_RANGE), allow_none=True,
+                                load_default=_DEFAULTS["resolution"],
                                 metadata={"description": "Output short side in pixels; null = footage short side capped at 1080"})
-    duration_seconds = fields.Float(validate=validate.Range(min=0, min_inclusive=False, max=3600), allow_none=True,
-                                    load_default=None,
+    duration_seconds = fields.Float(validate=validate.Range(min=0, min_inclusive=False, max=engine.MAX_DURATION_S),
+                                    allow_none=True, load_default=_DEFAULTS["duration_seconds"],
                                     metadata={"description": "Output length; null = template duration capped by usable footage"})
-    audio_source = fields.String(validate=validate.OneOf(["auto", "template", "footage", "mix"]), load_default="auto")
-    color_strength = fields.Float(validate=validate.Range(0.0, 1.0), load_default=1.0)
-    transitions = fields.Boolean(load_default=True)
-    beat_sync = fields.Boolean(load_default=True)
+    audio_source = fields.String(validate=validate.OneOf(list(engine.AUDIO_SOURCES)), load_default=_DEFAULTS["audio_source"])
+    color_strength = fields.Float(validate=validate.Range(0.0, 1.0), load_default=_DEFAULTS["color_strength"])
+    transitions = fields.Boolean(load_default=_DEFAULTS["transitions"])
+    beat_sync = fields.Boolean(load_default=_DEFAULTS["beat_sync"])
 
 
 class JobCreateSchema(StrictSchema):
@@ -146,7 +114,7 @@ class JobSchema(ma.Schema):
     mode = fields.String(required=True, validate=validate.OneOf(["extract", "apply"]))
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     progress_percent = fields.Integer(required=True, validate=validate.Range(0, 100))
-    current_stage = fields.String(allow_none=True, required=True, validate=validate.OneOf(STAGES))
+    current_stage = fields.String(allow_none=True, required=True, validate=validate.OneOf(engine.STAGE_NAMES))
     config = fields.Dict(required=True)
     created_at = fields.String(required=True)
     updated_at = fields.String(required=True)
@@ -163,7 +131,7 @@ class ArtifactsSchema(ma.Schema):
 
 
 class JobResultSchema(JobSchema):
-    style_json = fields.Nested(StyleDnaSchema, required=True)
+    style_json = fields.Nested(engine.StyleDnaSchema, required=True)
     output_video_url = fields.String(allow_none=True, required=True)
     artifacts = fields.Nested(ArtifactsSchema, required=True)
     processing_time_seconds = fields.Float(allow_none=True, required=True)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import tempfile
-import unicodedata
 
 from flask import current_app, g
 from flask.wrappers import Request
@@ -91,15 +89,3 @@ def cleanup_temp_uploads(_exc=None) -> None:
             os.unlink(name)
         except FileNotFoundError:
             pass
-
-
-def sanitise_filename(name: str | None) -> str:
-    """A display-safe file name: no path parts, no control characters, NFC, ≤ 200 chars."""
-    name = unicodedata.normalize("NFC", name or "")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = re.sub(r"\s+", " ", name).strip().lstrip(".")
-    if len(name) > 200:
-        stem, dot, ext = name.rpartition(".")
-        name = (stem[: 190] + dot + ext[:9]) if dot else name[:200]
-    return name or "upload"

@@ -24,7 +24,9 @@ measurement never reads as 0), rounded to 3 decimals.
 """
 from __future__ import annotations
 
+import collections
 import math
+import statistics
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -32,12 +34,13 @@ import marshmallow as ma
 import numpy as np
 from marshmallow import fields, validate
 
+from .analysis.audio import AudioAnalysis
+from .analysis.shots import ShotResult, Transition
+from .analysis.text import TextResult
+from .media import VideoInfo
+from .terms import ASPECT_RATIOS, EASINGS, POSITIONS, TRANSITION_TYPES, nearest_aspect
+
 VERSION = "1.0"
-ASPECTS = {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0, "4:5": 4 / 5, "4:3": 4 / 3, "21:9": 21 / 9}
-TRANSITION_TYPES = ("cut", "dissolve", "fade", "wipe")
-EASINGS = ("linear", "ease-in", "ease-out", "ease-in-out")
-POSITIONS = ("top-left", "top-center", "top-right", "middle-left", "center", "middle-right",
-             "bottom-left", "bottom-center", "bottom-right")
 ON_BEAT_TOLERANCE_S = 0.070
 
 
@@ -155,7 +158,7 @@ class StyleDnaSchema(ma.Schema):
         ordered = True
 
     version = fields.String(required=True, validate=validate.Equal(VERSION))
-    aspect_ratio = fields.String(required=True, validate=validate.OneOf(list(ASPECTS)))
+    aspect_ratio = fields.String(required=True, validate=validate.OneOf(list(ASPECT_RATIOS)))
     frame_rate = fields.Float(required=True)
     cut_frequency = fields.Float(required=True, metadata={"description": "shot boundaries per minute"})
     motion_intensity = fields.Float(allow_none=True, required=True, validate=validate.Range(0, 100))
@@ -194,14 +197,6 @@ def validate_dna(dna: dict) -> None:
 # Assembly helpers
 # ---------------------------------------------------------------------------
 
-def nearest_aspect(width: int, height: int) -> str:
-    """The nearest of ASPECTS to width/height, compared on a log scale."""
-    if width <= 0 or height <= 0:
-        raise ValueError(f"width and height must be > 0, got {width}x{height}")
-    r = math.log(width / height)
-    return min(ASPECTS, key=lambda k: abs(math.log(ASPECTS[k]) - r))
-
-
 def cuts_on_beat_ratio(boundary_times_s: Sequence[float], beat_times_s: Sequence[float] | np.ndarray,
                        *, tolerance_s: float = ON_BEAT_TOLERANCE_S) -> float | None:
     """Share of shot boundaries within ``tolerance_s`` seconds of a beat; None without beats or cuts."""
@@ -235,14 +230,14 @@ def extraction_confidence(*, duration_s: float, shot_count: int, shot_detector: 
     return round(0.2 + 0.8 * duration * shots * detector * beat * model, 3)
 
 
-def _finite(x: Any) -> Any:
+def json_safe(x: Any) -> Any:
     """NaN/inf → None, numpy scalars → Python, recursively."""
     if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
+        return {k: json_safe(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
+        return [json_safe(v) for v in x]
     if isinstance(x, np.ndarray):
-        return _finite(x.tolist())
+        return json_safe(x.tolist())
     if isinstance(x, np.generic):
         x = x.item()
     if isinstance(x, float) and not math.isfinite(x):
@@ -250,19 +245,108 @@ def _finite(x: Any) -> Any:
     return x
 
 
-def assemble(*, info: Any, shot: dict, color: dict, motion: dict, text: dict, audio: dict,
-             beat_times_s: Sequence[float], shot_detector: str, onnx_provider: str | None,
-             speech_detector: str | None, transition_confidences: Sequence[float],
-             timings_s: dict[str, float]) -> dict:
-    """Build the Style DNA from each analyser's fields (shapes in docs/ENGINE_CONTRACT.md).
+# ---------------------------------------------------------------------------
+# Writers: the analysers' results (seconds) as Style DNA fields (integer milliseconds)
+# ---------------------------------------------------------------------------
 
-    ``info`` is the VideoInfo of the analysed video; ``audio`` is AudioAnalysis.fields()
-    (or the all-null fields when the video has no audio).
+
+def _ms(x: float) -> int:
+    return int(round(x * 1000))
+
+
+def shot_fields(result: ShotResult, duration_s: float) -> dict[str, Any]:
+    """Style DNA fields ``shots``, ``transitions``, ``pacing`` (without
+    ``cuts_on_beat_ratio``), ``cut_frequency``, ``primary_transition``,
+    ``secondary_transition`` (STYLE_DNA.md), times in integer milliseconds."""
+    if duration_s is None or duration_s < 0:
+        raise ValueError("duration_s must be >= 0")
+    shots = result.shots_s(duration_s)
+    lengths = [_ms(b) - _ms(a) for a, b in shots]
+    pacing: dict[str, Any] = {"shot_count": len(shots)}
+    if lengths:
+        pacing.update(mean_shot_ms=int(round(statistics.fmean(lengths))),
+                      median_shot_ms=int(round(statistics.median(lengths))),
+                      std_shot_ms=int(round(statistics.pstdev(lengths))),
+                      min_shot_ms=min(lengths), max_shot_ms=max(lengths))
+    else:
+        pacing.update(mean_shot_ms=None, median_shot_ms=None, std_shot_ms=None, min_shot_ms=None, max_shot_ms=None)
+    trs = [tr for tr in result.transitions if tr.start_s <= duration_s + 1e-6]
+    by_type: dict[str, list[Transition]] = {}
+    for tr in trs:
+        by_type.setdefault(tr.type, []).append(tr)
+    order = sorted(by_type, key=lambda k: (-len(by_type[k]), -sum(t.confidence for t in by_type[k]),
+                                           TRANSITION_TYPES.index(k)))
+    return {
+        "shots": [{"start_ms": _ms(a), "end_ms": _ms(b)} for a, b in shots],
+        "transitions": [{"start_ms": _ms(t.start_s), "end_ms": _ms(t.end_s), "type": t.type,
+                         "confidence": round(float(t.confidence), 3)} for t in trs],
+        "pacing": pacing,
+        "cut_frequency": round(len(trs) / (duration_s / 60.0), 3) if duration_s > 0 else None,
+        "primary_transition": _transition_style(order[0], by_type[order[0]]) if order else None,
+        "secondary_transition": _transition_style(order[1], by_type[order[1]]) if len(order) > 1 else None,
+    }
+
+
+def _transition_style(kind: str, items: list[Transition]) -> dict[str, Any]:
+    """``{"type", "duration_ms" (median), "easing" (most frequent)}`` of one transition type."""
+    if kind == "cut":
+        return {"type": "cut", "duration_ms": 0, "easing": "linear"}
+    dur = int(round(statistics.median(_ms(t.end_s) - _ms(t.start_s) for t in items)))
+    counts = collections.Counter(t.easing for t in items)
+    easing = max(EASINGS, key=lambda e: (counts.get(e, 0), -EASINGS.index(e)))
+    return {"type": kind, "duration_ms": dur, "easing": easing}
+
+
+def text_fields(result: TextResult) -> dict[str, Any]:
+    """``{"text_overlays", "use_subtitles", "detector"}`` (overlay times in integer ms)."""
+    overlays = []
+    for o in result.overlays:
+        start_ms = _ms(o.start_s)
+        overlays.append({"content": o.content, "position": o.position, "size": o.size_px, "color": o.color,
+                         "start_ms": start_ms, "duration_ms": max(0, _ms(o.end_s) - start_ms)})
+    return {"text_overlays": overlays, "use_subtitles": result.use_subtitles, "detector": result.detector}
+
+
+def audio_fields(a: AudioAnalysis) -> dict[str, Any]:
+    """The Style DNA's ``tempo_bpm``, ``detected_beats``, ``beats``, ``loudness`` and
+    ``audio_style`` (times in integer ms, JSON-safe: no NaN/inf)."""
+
+    def r(x: float | None, nd: int = 2) -> float | None:
+        return None if x is None or not np.isfinite(x) else round(float(x), nd)
+
+    def ms(times: Any) -> list[int]:
+        return [_ms(v) for v in np.asarray(times, float)]
+
+    detected = [{"timestamp_ms": _ms(t), "confidence": round(float(c), 3), "frequency": b}
+                for t, c, b in zip(a.beat_times_s, a.beat_confidence, a.beat_band)]
+    return {
+        "tempo_bpm": r(a.tempo_bpm),
+        "detected_beats": detected,
+        "beats": {"beat_times_ms": ms(a.beat_times_s), "downbeat_times_ms": ms(a.downbeat_times_s),
+                  "beats_per_bar": a.beats_per_bar, "tempo_confidence": r(a.tempo_confidence, 3)},
+        "loudness": {"integrated_lufs": r(a.integrated_lufs), "loudness_range_lu": r(a.loudness_range_lu),
+                     "true_peak_dbtp": r(a.true_peak_dbtp), "speech_ratio": r(a.speech_ratio, 3),
+                     "music_present": a.music_present},
+        "audio_style": {"normalization_level": r(a.normalization_level, 4), "compression_ratio": r(a.compression_ratio),
+                        "bass_boost": r(a.bass_boost, 1), "enhance_speech": a.enhance_speech},
+    }
+
+
+def assemble(*, info: VideoInfo, shots: ShotResult, color: dict, motion: dict, text: TextResult,
+             audio: AudioAnalysis, timings_s: dict[str, float]) -> dict:
+    """The validated Style DNA of one video from its analysers' results (seconds inside).
+
+    ``info``: the probed video; ``color``/``motion``: the colour and motion analysers'
+    ``finish()`` fields; ``timings_s``: seconds per stage, written to ``analysis``.
     """
-    boundaries_s = [t["start_ms"] / 1000.0 for t in shot["transitions"]]
+    duration_s = info.duration_seconds
+    shot = shot_fields(shots, duration_s)
+    txt = text_fields(text)
+    aud = audio_fields(audio)
+    boundaries_s = [t.start_s for t in shots.transitions if t.start_s <= duration_s + 1e-6]
     pacing = dict(shot["pacing"])
-    pacing["cuts_on_beat_ratio"] = cuts_on_beat_ratio(boundaries_s, beat_times_s)
-    loudness = audio["loudness"]
+    pacing["cuts_on_beat_ratio"] = cuts_on_beat_ratio(boundaries_s, list(audio.beat_times_s))
+    loudness = aud["loudness"]
     dna = {
         "version": VERSION,
         "aspect_ratio": nearest_aspect(info.width, info.height),
@@ -270,51 +354,38 @@ def assemble(*, info: Any, shot: dict, color: dict, motion: dict, text: dict, au
         "cut_frequency": shot["cut_frequency"],
         "motion_intensity": motion["motion_intensity"],
         "zoom_usage": motion["zoom_usage"],
-        "use_subtitles": text["use_subtitles"],
-        "tempo_bpm": audio["tempo_bpm"],
+        "use_subtitles": txt["use_subtitles"],
+        "tempo_bpm": aud["tempo_bpm"],
         "music_genre": None,  # no genre classifier ships with the engine
         "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "source_duration_seconds": round(float(info.duration_seconds), 3),
+        "source_duration_seconds": round(float(duration_s), 3),
         "extraction_confidence": extraction_confidence(
-            duration_s=info.duration_seconds, shot_count=pacing["shot_count"], shot_detector=shot_detector,
-            transition_confidences=transition_confidences, has_audio=info.has_audio,
-            music_present=loudness.get("music_present"), tempo_confidence=audio["beats"].get("tempo_confidence"),
-            speech_detector=speech_detector, text_detector=text.get("detector")),
+            duration_s=duration_s, shot_count=pacing["shot_count"], shot_detector=shots.detector,
+            transition_confidences=[t.confidence for t in shots.transitions], has_audio=info.has_audio,
+            music_present=loudness.get("music_present"), tempo_confidence=aud["beats"].get("tempo_confidence"),
+            speech_detector=audio.speech_detector, text_detector=txt["detector"]),
         "color_grade": color["color_grade"],
-        "audio_style": audio["audio_style"],
+        "audio_style": aud["audio_style"],
         "primary_transition": shot["primary_transition"],
         "secondary_transition": shot["secondary_transition"],
-        "detected_beats": audio["detected_beats"],
-        "text_overlays": text["text_overlays"],
+        "detected_beats": aud["detected_beats"],
+        "text_overlays": txt["text_overlays"],
         "resolution": {"width": info.width, "height": info.height},
         "shots": shot["shots"],
         "transitions": shot["transitions"],
         "pacing": pacing,
-        "beats": audio["beats"],
+        "beats": aud["beats"],
         "loudness": loudness,
         "color_profile": color["color_profile"],
         "motion": motion["motion"],
         "analysis": {
-            "shot_detector": shot_detector,
-            "onnx_provider": onnx_provider,
-            "speech_detector": speech_detector,
-            "text_detector": text.get("detector"),
+            "shot_detector": shots.detector,
+            "onnx_provider": shots.provider,
+            "speech_detector": audio.speech_detector,
+            "text_detector": txt["detector"],
             "stage_seconds": {k: round(v, 3) for k, v in timings_s.items()},
         },
     }
-    dna = _finite(dna)
+    dna = json_safe(dna)
     validate_dna(dna)
     return dna
-
-
-def empty_audio_fields() -> dict:
-    """The audio part of the Style DNA for a video without an audio stream: nothing measured."""
-    return {
-        "tempo_bpm": None,
-        "detected_beats": [],
-        "beats": {"beat_times_ms": [], "downbeat_times_ms": [], "beats_per_bar": None, "tempo_confidence": None},
-        "loudness": {"integrated_lufs": None, "loudness_range_lu": None, "true_peak_dbtp": None,
-                     "speech_ratio": None, "music_present": None},
-        "audio_style": {"normalization_level": None, "compression_ratio": None, "bass_boost": None,
-                        "enhance_speech": None},
-    }

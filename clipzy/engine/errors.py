@@ -20,17 +20,9 @@ class InvalidMediaError(EngineError):
     """
 
 
-class MediaLimitError(InvalidMediaError):
-    """The media is readable but over a configured duration or pixel limit."""
-
-
 class Cancelled(EngineError):
     """The work was cancelled through its :class:`~clipzy.engine.control.Control`."""
 
 
 class DeadlineExceeded(EngineError):
     """The work ran past its deadline."""
-
-
-class ModelUnavailable(EngineError):
-    """A learned model is not prepared; callers use the classical fallback."""

@@ -18,7 +18,7 @@ import math
 import os
 import queue
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Iterable, Protocol
 
@@ -77,9 +77,6 @@ class VideoInfo:
             "audio_sample_rate": self.audio_sample_rate,
             "rotation": self.rotation,
         }
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _container_format(path: str, ffmpeg_name: str) -> str:
@@ -400,11 +397,6 @@ def decode_audio(
     pcm = np.concatenate(chunks, axis=0)  # already C-contiguous (samples, channels): one copy at the peak
     del chunks
     return AudioTrack(pcm.astype(np.float32, copy=False), sample_rate, out_layout)
-
-
-def load_audio_file(path: str | os.PathLike[str], *, sample_rate: int = 48000, layout: str | None = None) -> AudioTrack | None:
-    """Alias of :func:`decode_audio` for audio-only files (WAV, MP3, ...)."""
-    return decode_audio(path, sample_rate=sample_rate, layout=layout)
 
 
 def rational(x: float, *, limit: int = 1001) -> Fraction:

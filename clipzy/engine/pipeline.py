@@ -1,155 +1,336 @@
-"""The analysis steps shared by the job runner's stages and the ``clipzy`` CLI.
+"""The pipeline: the stage list of API.md, written once, and the state its stages share.
 
-One :class:`Analysis` per video walks the extract stages in order:
+:data:`STAGES` names every stage as the API serves it, with its progress band (percent)
+and the step that runs it. The job runner, ``clipzy extract``/``clipzy apply`` and the
+tests all walk it (:func:`stages_for`, :func:`run_stage`, :func:`run`), each with its own
+progress/cancel :class:`~clipzy.engine.control.Control`.
 
-1. ``video_pass``   (stage video_analysis): ONE decode feeding the shot detector, the
-   colour, motion and text analysers (and, for footage, the region-of-interest tracker);
-2. ``audio_pass``   (stage audio_analysis): loudness, beats/tempo, speech;
-3. ``motion_pass``  (stage motion_analysis): per-shot motion and text tracks from what
-   the decode pass collected;
-4. ``style_dna()``  (stage style_extraction): the Style DNA, validated against its schema.
+What one stage hands the next lives in a typed :class:`JobState`: the inputs
+(:class:`Source`), where the artifacts go (:class:`Artifacts`), one
+:class:`VideoAnalysis` per video (probed once; shots in seconds), the Style DNA, the
+:class:`~clipzy.engine.editing.edit_plan.EditPlan`, the LUT paths and the output metadata.
 
-``extract_style(path)`` runs all four; the job runner calls them one stage at a time so
-clients see progress move through the bands of API.md.
+Stages (an extract job runs the first four on its video; an apply job runs them on the
+template and the footage, template first, then plans and renders):
+
+1. ``video_analysis``: ONE decode per video feeding the shot detector and the colour,
+   motion and text analysers (footage: the region-of-interest tracker instead of text);
+2. ``audio_analysis``: loudness, beats/tempo and speech (footage: speech only: the edit
+   uses its speech, not its music);
+3. ``motion_analysis``: per-shot motion pooled from the flow measured in stage 1, and the
+   text tracks closed into overlays (no decoding);
+4. ``style_extraction``: the Style DNA of the template (or the video), validated and
+   written to the ``style_dna`` artifact;
+5. ``style_application``: the edit plan and the grade (``.cube``), written;
+6. ``rendering``: the soundtrack mixed, the MP4 rendered, the edit plan rewritten with
+   the soundtrack's measured loudness.
 """
 from __future__ import annotations
 
+import os
 import time
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from . import dna as dna_mod
 from .analysis import audio as audio_mod
 from .analysis import shots as shots_mod
+from .analysis.audio import AudioAnalysis
 from .analysis.color import ColorAnalyzer
+from .analysis.framing import RoiTrack, RoiTracker
 from .analysis.motion import MotionAnalyzer
-from .analysis.text import TextAnalyzer
+from .analysis.shots import ShotResult
+from .analysis.text import TextAnalyzer, TextResult
 from .control import Control, ensure
+from .editing import grade, plan as plan_mod, render as render_mod, soundtrack
+from .editing.edit_plan import EditPlan
+from .files import write_json_atomic
 from .media import FramePump, VideoInfo, decode_audio, probe
+from .models import ModelRegistry
 
 
-class Analysis:
-    """The measurements of one video, filled step by step (see module docstring)."""
+@dataclass(frozen=True)
+class Source:
+    """One input video: where it is and what the user called it (logs, timelines, bundles)."""
 
-    def __init__(self, path: str, *, info: VideoInfo | None = None, track_roi: bool = False,
-                 use_shot_model: bool = True) -> None:
-        self.path = path
-        self.info = info or probe(path)
-        self.track_roi = track_roi
-        self.use_shot_model = use_shot_model
-        self.timings_s: dict[str, float] = {}
-        self.shot_result: Any = None
-        self.shots_s: list[tuple[float, float]] = []
-        self.shot_fields: dict | None = None
-        self.color_fields: dict | None = None
-        self.motion_fields: dict | None = None
-        self.text_fields: dict | None = None
-        self.audio: Any = None
-        self.roi: Any = None
-        self._consumers: dict[str, Any] = {}
+    path: str
+    name: str = ""
 
-    # -- stage 1 ---------------------------------------------------------------
-    def video_pass(self, control: Control | None = None) -> None:
-        """Decode once; detect shots and collect colour, motion, text (and ROI) samples."""
-        control = ensure(control)
-        t0 = time.perf_counter()
-        consumers: dict[str, Any] = {
-            "shots": shots_mod.make_detector(self.info, use_model=self.use_shot_model),
-            "color": ColorAnalyzer(self.info),
-            "motion": MotionAnalyzer(self.info),
-            "text": TextAnalyzer(self.info),
-        }
-        if self.track_roi:
-            from .analysis.framing import RoiTracker
-
-            consumers["roi"] = RoiTracker(self.info)
-        FramePump(self.path, consumers.values(), info=self.info).run(control)
-        self._consumers = consumers
-        self.shot_result = consumers["shots"].finish()
-        duration = self.info.duration_seconds
-        self.shots_s = self.shot_result.shots_s(duration)
-        self.shot_fields = shots_mod.shot_fields(self.shot_result, duration)
-        self.color_fields = consumers["color"].finish(self.shots_s)
-        if self.track_roi:
-            self.roi = consumers["roi"].finish()
-        self.timings_s["video_analysis"] = time.perf_counter() - t0
-
-    # -- stage 2 ---------------------------------------------------------------
-    def audio_pass(self, control: Control | None = None) -> None:
-        """Loudness, beats and tempo, speech (nulls when the video has no audio)."""
-        control = ensure(control)
-        t0 = time.perf_counter()
-        track = decode_audio(self.path, control=control.span(0.0, 0.3)) if self.info.has_audio else None
-        self.audio = audio_mod.analyse_audio(track, control=control.span(0.3, 1.0))
-        control.progress(1.0)
-        self.timings_s["audio_analysis"] = time.perf_counter() - t0
-
-    # -- stage 3 ---------------------------------------------------------------
-    def motion_pass(self, control: Control | None = None) -> None:
-        """Per-shot motion and text overlays from the samples of the decode pass."""
-        control = ensure(control)
-        if not self._consumers:
-            raise RuntimeError("video_pass must run before motion_pass")
-        t0 = time.perf_counter()
-        self.motion_fields = self._consumers["motion"].finish(self.shots_s)
-        control.progress(0.5)
-        control.check()
-        self.text_fields = self._consumers["text"].finish(self.shots_s)
-        control.progress(1.0)
-        self.timings_s["motion_analysis"] = time.perf_counter() - t0
-
-    # -- stage 4 ---------------------------------------------------------------
-    def style_dna(self) -> dict:
-        """The validated Style DNA of this video."""
-        if self.motion_fields is None or self.audio is None:
-            raise RuntimeError("video_pass, audio_pass and motion_pass must run before style_dna")
-        t0 = time.perf_counter()
-        result = self.shot_result
-        timings = dict(self.timings_s)
-        timings["style_extraction"] = time.perf_counter() - t0
-        return dna_mod.assemble(
-            info=self.info, shot=self.shot_fields, color=self.color_fields, motion=self.motion_fields,
-            text=self.text_fields, audio=self.audio.fields(), beat_times_s=list(self.audio.beat_times_s),
-            shot_detector=result.detector, onnx_provider=result.provider,
-            speech_detector=self.audio.speech_detector,
-            transition_confidences=[t.confidence for t in result.transitions], timings_s=timings)
+    @classmethod
+    def of(cls, path: str | os.PathLike[str]) -> "Source":
+        return cls(os.fspath(path), os.path.basename(os.fspath(path)))
 
 
-def extract_style(path: str, control: Control | None = None, *, use_shot_model: bool = True) -> dict:
-    """The Style DNA of ``path`` (all four extract steps, progress 0..1 over them)."""
-    control = ensure(control)
-    a = Analysis(path, use_shot_model=use_shot_model)
-    a.video_pass(control.span(0.0, 0.7))
-    a.audio_pass(control.span(0.7, 0.9))
-    a.motion_pass(control.span(0.9, 0.97))
-    dna = a.style_dna()
-    control.progress(1.0)
-    return dna
+@dataclass(frozen=True)
+class Artifacts:
+    """Where a run writes its files (None: not written)."""
+
+    style_dna: str
+    edit_plan: str | None = None
+    lut: str | None = None
+    output: str | None = None
 
 
-def apply_files(template_path: str, footage_path: str, *, config: dict, out_mp4: str, out_dna: str, out_cube: str,
-                out_plan: str, control: Control | None = None) -> dict:
-    """Extract the template's Style DNA, analyse the footage, plan, grade and render.
+@dataclass
+class VideoAnalysis:
+    """The measurements of one video, filled stage by stage (seconds inside).
 
-    Writes the output MP4 and, beside it, the template's Style DNA, the .cube LUT and
-    the edit plan; returns the output's probed metadata. The same steps as an apply job.
+    ``role``: ``"style"`` (the video whose Style DNA is measured: everything) or
+    ``"footage"`` (what the edit needs: shots, colour, motion, region of interest, speech).
     """
-    from . import apply
-    from .files import write_json_atomic
 
+    source: Source
+    info: VideoInfo
+    role: str
+    shots: ShotResult | None = None
+    shots_s: list[tuple[float, float]] = field(default_factory=list)
+    color: dict[str, Any] | None = None
+    motion: dict[str, Any] | None = None
+    text: TextResult | None = None
+    audio: AudioAnalysis | None = None
+    roi: RoiTrack | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    pending: dict[str, Any] = field(default_factory=dict)  # analysers awaiting motion_analysis
+
+    @property
+    def is_footage(self) -> bool:
+        return self.role == "footage"
+
+
+@dataclass
+class JobState:
+    """Everything a run's stages share (see the module docstring).
+
+    ``style_source``: the video whose Style DNA is measured (the template of an apply job,
+    the video of an extract job); ``footage``: the clips an apply job edits (empty for an
+    extract job); ``config``: the API ``config`` (defaults filled in by the planner).
+    """
+
+    style_source: Source | None
+    footage: list[Source]
+    config: dict[str, Any]
+    artifacts: Artifacts
+    models: ModelRegistry
+    style: VideoAnalysis | None = None
+    clips: list[VideoAnalysis] = field(default_factory=list)
+    style_dna: dict[str, Any] | None = None
+    plan: EditPlan | None = None
+    luts: dict[str, str | None] = field(default_factory=dict)  # LUT name → .cube path (None: identity)
+    output_metadata: dict[str, Any] | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> str:
+        """``"apply"`` with footage, else ``"extract"``."""
+        return "apply" if self.footage else "extract"
+
+    def analyses(self) -> list[VideoAnalysis]:
+        """The videos of this run, each probed once: [style video, footage clips...]."""
+        if self.style is None and self.style_source is not None:
+            self.style = VideoAnalysis(self.style_source, probe(self.style_source.path), "style")
+        if len(self.clips) != len(self.footage):
+            self.clips = [VideoAnalysis(src, probe(src.path), "footage") for src in self.footage]
+        return ([self.style] if self.style is not None else []) + list(self.clips)
+
+
+StageStep = Callable[[JobState, Control], None]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of API.md: its served name, its progress band (percent) and its step."""
+
+    name: str
+    band: tuple[int, int]
+    run: StageStep
+    apply_only: bool = False
+
+
+# -- the analysis steps, one video at a time ------------------------------------------
+
+
+def _decode_pass(a: VideoAnalysis, models: ModelRegistry, control: Control) -> None:
+    """Decode once; detect shots and collect colour, motion and text (footage: ROI) samples."""
+    t0 = time.perf_counter()
+    consumers: dict[str, Any] = {
+        "shots": shots_mod.make_detector(a.info, models=models),
+        "color": ColorAnalyzer(a.info),
+        "motion": MotionAnalyzer(a.info),
+    }
+    if a.is_footage:
+        consumers["roi"] = RoiTracker(a.info)
+    else:
+        consumers["text"] = TextAnalyzer(a.info, models=models)
+    FramePump(a.source.path, consumers.values(), info=a.info).run(control)
+    a.shots = consumers["shots"].finish()
+    a.shots_s = a.shots.shots_s(a.info.duration_seconds)
+    a.color = consumers["color"].finish(a.shots_s)
+    if a.is_footage:
+        a.roi = consumers["roi"].finish()
+    a.pending = {k: consumers[k] for k in ("motion", "text") if k in consumers}
+    a.timings_s["video_analysis"] = time.perf_counter() - t0
+
+
+def _audio_pass(a: VideoAnalysis, models: ModelRegistry, control: Control) -> None:
+    """Loudness, beats and speech (footage: speech only); nothing measured without audio."""
+    t0 = time.perf_counter()
+    track = decode_audio(a.source.path, control=control.span(0.0, 0.3)) if a.info.has_audio else None
+    if a.is_footage:
+        a.audio = audio_mod.analyse_speech(track, models=models)
+    else:
+        a.audio = audio_mod.analyse_audio(track, control=control.span(0.3, 1.0), models=models)
+    control.progress(1.0)
+    a.timings_s["audio_analysis"] = time.perf_counter() - t0
+
+
+def _shot_pooling(a: VideoAnalysis, control: Control) -> None:
+    """Per-shot motion and the text overlays, from the samples of the decode pass."""
+    if a.shots is None:
+        raise RuntimeError("the video_analysis stage must run before motion_analysis")
+    t0 = time.perf_counter()
+    a.motion = a.pending.pop("motion").finish(a.shots_s)
+    control.progress(0.5)
+    control.check()
+    if "text" in a.pending:
+        a.text = a.pending.pop("text").finish(a.shots_s)
+    control.progress(1.0)
+    a.timings_s["motion_analysis"] = time.perf_counter() - t0
+
+
+def _each(state: JobState, control: Control, step: Callable[[VideoAnalysis, Control], None]) -> None:
+    """Run ``step`` on every video of the run, sharing the stage's progress evenly."""
+    items = state.analyses()
+    for i, a in enumerate(items):
+        step(a, control.span(i / len(items), (i + 1) / len(items)))
+
+
+# -- the stages -------------------------------------------------------------------------
+
+
+def video_analysis(state: JobState, control: Control) -> None:
+    _each(state, control, lambda a, c: _decode_pass(a, state.models, c))
+
+
+def audio_analysis(state: JobState, control: Control) -> None:
+    _each(state, control, lambda a, c: _audio_pass(a, state.models, c))
+
+
+def motion_analysis(state: JobState, control: Control) -> None:
+    _each(state, control, _shot_pooling)
+
+
+def style_extraction(state: JobState, control: Control) -> None:
+    """The Style DNA of the style video, validated and written to its artifact."""
+    a = state.style
+    if a is None or a.text is None or a.audio is None or a.motion is None or a.shots is None:
+        raise RuntimeError("the analysis stages must run before style_extraction")
+    t0 = time.perf_counter()
+    timings = dict(a.timings_s)
+    timings["style_extraction"] = time.perf_counter() - t0
+    state.style_dna = dna_mod.assemble(info=a.info, shots=a.shots, color=a.color or {}, motion=a.motion,
+                                       text=a.text, audio=a.audio, timings_s=timings)
+    control.check()
+    write_json_atomic(state.artifacts.style_dna, state.style_dna)
+    control.progress(1.0)
+
+
+def _footage_clip(a: VideoAnalysis) -> plan_mod.FootageClip:
+    """What the planner reads of a footage analysis (shots on the DNA's millisecond grid)."""
+    shots = [(plan_mod.whole_ms(s), plan_mod.whole_ms(e)) for s, e in a.shots_s]
+    per_shot = (a.motion or {}).get("motion", {}).get("per_shot") or []
+    return plan_mod.FootageClip(info=a.info, shots_s=[(s, e) for s, e in shots if e > s],
+                                motion_per_shot=[p.get("intensity") for p in per_shot], roi=a.roi,
+                                speech_s=list(a.audio.speech_segments_s) if a.audio else [])
+
+
+def style_application(state: JobState, control: Control) -> None:
+    """The edit plan and the grade: writes the ``.cube`` and ``edit_plan.json`` artifacts."""
+    if state.style_dna is None or not state.clips:
+        raise RuntimeError("style_extraction must run before style_application")
+    cfg = plan_mod.effective_config(state.config)
+    clip = state.clips[0]
+    cube = state.artifacts.lut
+    state.plan = plan_mod.build_plan(
+        plan_mod.TemplateStyle.from_dna(state.style_dna), _footage_clip(clip), cfg,
+        template_has_audio=state.style.info.has_audio if state.style else False,
+        lut_name="global", lut_file=os.path.basename(cube or "clip.cube"))
+    control.progress(0.6)
+    control.check()
+    lut = grade.build_lut(dna_mod.json_safe(clip.color or {}).get("color_profile"),
+                          state.style_dna.get("color_profile"), strength=float(cfg["color_strength"]))
+    if cube is not None:
+        grade.write_cube(cube, lut)
+    state.luts = {"global": None if cube is None or grade.is_identity(lut) else cube}
+    if state.artifacts.edit_plan:
+        write_json_atomic(state.artifacts.edit_plan, state.plan.to_json())
+    control.progress(1.0)
+
+
+def rendering(state: JobState, control: Control) -> None:
+    """Mix the soundtrack, grade, reframe and encode the MP4; record its probed metadata."""
+    if state.plan is None or state.artifacts.output is None:
+        raise RuntimeError("style_application must run before rendering, with an output path")
+    clips = state.clips
+    sound = soundtrack.build_soundtrack(
+        state.plan, template_path=state.style.source.path if state.style else None,
+        footage_path=clips[0].source.path, footage_speech_s=clips[0].audio.speech_segments_s if clips[0].audio else (),
+        control=control.span(0.0, 0.05))
+    if state.artifacts.edit_plan:
+        write_json_atomic(state.artifacts.edit_plan, state.plan.to_json())
+    info = render_mod.render(state.plan, footage=[(c.source.path, c.info) for c in clips],
+                             out_path=state.artifacts.output, luts=state.luts, audio=sound,
+                             control=control.span(0.05, 1.0))
+    state.output_metadata = info.metadata()
+
+
+#: The stages of API.md, in order: the one place their names are written.
+STAGES: tuple[Stage, ...] = (
+    Stage("video_analysis", (1, 20), video_analysis),
+    Stage("audio_analysis", (21, 35), audio_analysis),
+    Stage("motion_analysis", (36, 55), motion_analysis),
+    Stage("style_extraction", (56, 65), style_extraction),
+    Stage("style_application", (66, 85), style_application, apply_only=True),
+    Stage("rendering", (86, 99), rendering, apply_only=True),
+)
+STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
+#: The stage names a job of each mode walks through.
+STAGE_MODES: dict[str, tuple[str, ...]] = {"extract": tuple(s.name for s in STAGES if not s.apply_only),
+                                           "apply": STAGE_NAMES}
+
+
+def stages_for(state: JobState) -> list[Stage]:
+    """The first four stages for an extract run, all six for an apply run."""
+    return [s for s in STAGES if state.mode == "apply" or not s.apply_only]
+
+
+def run_stage(stage: Stage, state: JobState, control: Control) -> None:
+    """Run one stage (``control``'s 0..1 spans the stage) and record its time in seconds."""
+    t0 = time.monotonic()
+    stage.run(state, control)
+    state.stage_seconds[stage.name] = round(time.monotonic() - t0, 3)
+
+
+def run(state: JobState, control: Control | None = None) -> JobState:
+    """Walk :func:`stages_for` ``state``; ``control``'s 0..1 maps onto the bands (percent/100)."""
     control = ensure(control)
-    template = Analysis(template_path)
-    footage = Analysis(footage_path, track_roi=True)
-    steps = [("video_pass", 0.0, 0.35), ("audio_pass", 0.35, 0.45), ("motion_pass", 0.45, 0.5)]
-    for step, lo, hi in steps:
-        mid = (lo + hi) / 2
-        getattr(template, step)(control.span(lo, mid))
-        getattr(footage, step)(control.span(mid, hi))
-    template_dna, footage_dna = template.style_dna(), footage.style_dna()
-    write_json_atomic(out_dna, template_dna)
-    speech = footage.audio.speech_segments_s
-    plan, lut = apply.plan_stage(template_path=template_path, footage_path=footage_path, template_dna=template_dna,
-                                 footage_dna=footage_dna, footage_roi=footage.roi, footage_speech_s=speech,
-                                 config=config, out_cube=out_cube, out_plan=out_plan, control=control.span(0.5, 0.55))
-    return apply.render_stage(plan, template_path=template_path, footage_path=footage_path, footage_speech_s=speech,
-                              lut=lut, out_mp4=out_mp4, out_cube=out_cube, out_plan=out_plan,
-                              control=control.span(0.55, 1.0))
+    for stage in stages_for(state):
+        control.check()
+        lo, hi = stage.band
+        run_stage(stage, state, control.span(lo / 100.0, hi / 100.0))
+    control.progress(1.0)
+    return state
+
+
+def extract_style(path: str | os.PathLike[str], control: Control | None = None, *,
+                  models: ModelRegistry | None = None, style_dna_path: str | None = None) -> dict:
+    """The Style DNA of ``path`` (the four extract stages); writes it to ``style_dna_path``
+    when given. ``models`` None: :meth:`ModelRegistry.from_environ`."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="clipzy-extract-") as tmp:
+        state = JobState(style_source=Source.of(path), footage=[], config={},
+                         artifacts=Artifacts(style_dna=style_dna_path or os.path.join(tmp, "style_dna.json")),
+                         models=models or ModelRegistry.from_environ())
+        run(state, control)
+    assert state.style_dna is not None
+    return state.style_dna

@@ -2,9 +2,11 @@
 
 A dispatcher thread claims queued jobs atomically (``store.claim_next_job``) while the
 pool has room, and a watchdog fails jobs that run past PROCESSING_TIMEOUT_SECONDS.
-Each job runs its stages in order; every stage reports progress inside its band
-(API.md), checks its ``Control`` between frame batches for cancellation (local event,
-or the database flag set by another process) and the deadline.
+Each job walks the engine's stage list (:data:`clipzy.engine.pipeline.STAGES`, through
+``stages_for``) on a :class:`~clipzy.engine.pipeline.JobState` built from its rows; every
+stage reports progress inside its band (API.md), checks its ``Control`` between frame
+batches for cancellation (local event, or the database flag set by another process) and
+the deadline.
 
 Outcomes go through one function, ``_finish``: record the terminal state, commit,
 then notify (webhook). Exceptions map to job error codes through ``ERROR_CODES``.
@@ -20,26 +22,17 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from ..engine.control import Control
 from ..engine.errors import Cancelled, DeadlineExceeded, InvalidMediaError
+from ..engine.models import ModelRegistry
+from ..engine.pipeline import Artifacts, JobState, Source, Stage, run_stage, stages_for
 from ..storage import Storage
 from ..store import JobStatus, Store
 from . import webhooks
 
 log = logging.getLogger("clipzy.jobs")
-
-#: Stage name → progress band (API.md).
-BANDS: dict[str, tuple[int, int]] = {
-    "video_analysis": (1, 20),
-    "audio_analysis": (21, 35),
-    "motion_analysis": (36, 55),
-    "style_extraction": (56, 65),
-    "style_application": (66, 85),
-    "rendering": (86, 99),
-}
 
 #: Exception type → job error code (first match wins).
 ERROR_CODES: list[tuple[type[BaseException], str]] = [
@@ -51,30 +44,7 @@ ERROR_CODES: list[tuple[type[BaseException], str]] = [
 MAX_ATTEMPTS = 2  # a job interrupted by a restart is re-run once, then INTERRUPTED
 
 
-@dataclass
-class Stage:
-    """One named step of a job; ``run(ctx, control)`` does the work."""
-
-    name: str
-    run: Callable[["JobContext", Control], None]
-
-
-@dataclass
-class JobContext:
-    """What a job's stages share: the job row, paths, and results passed between stages."""
-
-    job: dict
-    store: Store
-    storage: Storage
-    config: dict
-    video_path: str
-    template_path: str | None
-    out_dir: str
-    data: dict[str, Any] = field(default_factory=dict)
-    result: dict[str, Any] = field(default_factory=dict)
-
-
-StagesFor = Callable[[JobContext], list[Stage]]
+StagesFor = Callable[[JobState], list[Stage]]
 
 
 def error_code_for(exc: BaseException) -> str:
@@ -117,12 +87,12 @@ class Runner:
     CANCEL_POLL_SECONDS = 0.5
     WATCHDOG_GRACE_SECONDS = 5.0  # past the deadline, time a job gets to notice it by itself
 
-    def __init__(self, store: Store, storage: Storage, config: dict, stages_for: StagesFor,
-                 *, max_workers: int, timeout_s: float, webhook_sender: "webhooks.Sender | None" = None) -> None:
+    def __init__(self, store: Store, storage: Storage, models: ModelRegistry, *, stages: StagesFor = stages_for,
+                 max_workers: int, timeout_s: float, webhook_sender: "webhooks.Sender | None" = None) -> None:
         self.store = store
         self.storage = storage
-        self.config = config
-        self.stages_for = stages_for
+        self.models = models
+        self.stages_for = stages
         self.max_workers = max_workers
         self.timeout_s = timeout_s
         self.webhooks = webhook_sender
@@ -177,7 +147,7 @@ class Runner:
                 "message": "the service stopped while the job ran, and it had already been re-run once"})
 
     def _processing_jobs(self) -> list[dict]:
-        jobs, _ = self.store.list_jobs(offset=0, limit=100000, status="processing")
+        jobs, _ = self.store.list_jobs(offset=0, limit=100000, status=JobStatus.PROCESSING)
         return jobs
 
     # -- dispatch ------------------------------------------------------------
@@ -238,54 +208,66 @@ class Runner:
         webhooks.enqueue_for_job(self.store, job, self.webhooks)
 
     # -- one job -------------------------------------------------------------
+    def _job_state(self, job: dict) -> JobState:
+        """The engine's state for ``job``: its videos, config, artifact paths and models."""
+        def source(video_id: str | None) -> Source | None:
+            row = self.store.get_video(video_id) if video_id else None
+            if video_id and row is None:
+                raise InvalidMediaError("an input video of this job no longer exists")
+            return Source(str(self.storage.video_path(row["storage_name"])), row["filename"]) if row else None
+
+        video, template = source(job["video_id"]), source(job["template_video_id"])
+        job_id = job["id"]
+        self.storage.job_dir(job_id, create=True)
+        path = lambda name: str(self.storage.artifact_path(job_id, name))  # noqa: E731
+        artifacts = Artifacts(style_dna=path("style_dna"), edit_plan=path("edit_plan"), lut=path("lut"), output=path("output"))
+        if template is not None:
+            return JobState(style_source=template, footage=[video], config=job["config"], artifacts=artifacts,
+                            models=self.models)
+        return JobState(style_source=video, footage=[], config=job["config"], artifacts=artifacts, models=self.models)
+
     def _run_job(self, job: dict, control: Control) -> None:
         job_id = job["id"]
         started = time.monotonic()
         stage_name: str | None = None
         try:
-            video = self.store.get_video(job["video_id"])
-            template = self.store.get_video(job["template_video_id"]) if job["template_video_id"] else None
-            if video is None or (job["template_video_id"] and template is None):
-                raise InvalidMediaError("an input video of this job no longer exists")
-            out_dir = self.storage.job_dir(job_id, create=True)
-            ctx = JobContext(
-                job=job, store=self.store, storage=self.storage, config=job["config"],
-                video_path=str(self.storage.video_path(video["storage_name"])),
-                template_path=str(self.storage.video_path(template["storage_name"])) if template else None,
-                out_dir=str(out_dir))
-            for stage in self.stages_for(ctx):
+            state = self._job_state(job)
+            for stage in self.stages_for(state):
                 stage_name = stage.name
-                lo, hi = BANDS[stage.name]
+                lo, hi = stage.band
                 self.store.update_progress(job_id, progress=lo, stage=stage.name)
                 control.check()
                 stage_control = Control(self._progress_sink(job_id, stage.name, lo, hi), control.cancel_event,
                                         control.deadline, control._is_cancelled)
-                t0 = time.monotonic()
-                stage.run(ctx, stage_control)
-                ctx.result.setdefault("stage_seconds", {})[stage.name] = round(time.monotonic() - t0, 3)
+                run_stage(stage, state, stage_control)
                 control.check()
                 self.store.update_progress(job_id, progress=hi, stage=stage.name)
-            ctx.result["processing_time_seconds"] = round(time.monotonic() - started, 3)
-            self._finish(job_id, JobStatus.COMPLETED, result=ctx.result)
+            result = {"stage_seconds": state.stage_seconds, "output_metadata": state.output_metadata,
+                      "processing_time_seconds": round(time.monotonic() - started, 3)}
+            self._finish(job_id, JobStatus.COMPLETED, result=result)
         except Cancelled:
             self.storage.remove_job_files(job_id)
             log.info(json.dumps({"event": "job_cancelled", "job_id": job_id, "stage": stage_name}))
-        except BaseException as exc:  # noqa: BLE001 - every failure becomes a job outcome
-            code = error_code_for(exc)
-            self.storage.remove_job_files(job_id)
-            message = str(exc) or type(exc).__name__
-            if code == "PROCESSING_ERROR":
-                message = f"{type(exc).__name__}: {message}"
-                log.error(json.dumps({"event": "job_error", "job_id": job_id, "stage": stage_name,
-                                      "trace": traceback.format_exc(limit=8)}))
-            # users see the message: no file system paths of the instance
-            message = message.replace(str(self.storage.root.resolve()), "<instance>").replace(str(self.storage.root), "<instance>")
-            self._finish(job_id, JobStatus.FAILED, error={"code": code, "stage": stage_name, "message": message[:500]})
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a job outcome
+            self._fail(job_id, exc, stage_name)
         finally:
             with self._lock:
                 self._running.pop(job_id, None)
             self.store.close()
             self._wake.set()
+
+    def _fail(self, job_id: str, exc: Exception, stage_name: str | None) -> None:
+        """Record a job's failure: its code (ERROR_CODES), stage and a message without instance paths."""
+        code = error_code_for(exc)
+        self.storage.remove_job_files(job_id)
+        message = str(exc) or type(exc).__name__
+        if code == "PROCESSING_ERROR":
+            message = f"{type(exc).__name__}: {message}"
+            log.error(json.dumps({"event": "job_error", "job_id": job_id, "stage": stage_name,
+                                  "trace": traceback.format_exc(limit=8)}))
+        root = self.storage.root
+        message = message.replace(str(root.resolve()), "<instance>").replace(str(root), "<instance>")
+        self._finish(job_id, JobStatus.FAILED, error={"code": code, "stage": stage_name, "message": message[:500]})
 
     def _progress_sink(self, job_id: str, stage: str, lo: int, hi: int) -> Callable[[float], None]:
         """Map a stage's 0..1 onto its band; write at most every 0.25 s or per whole percent."""

@@ -50,6 +50,39 @@ def address_allowed(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool
                                    or addr.is_loopback or addr.is_link_local or addr.is_private)
 
 
+def check_webhook_url(url: str, *, allow_private: bool) -> None:
+    """Raise ValueError unless ``url`` is http(s) with a host that may be called.
+
+    At intake, host names are not resolved (they are, and checked again, at every
+    delivery); a literal private/loopback/link-local address, or a name that is one
+    (``localhost``, IDNA forms, the numeric IPv4 spellings the resolver accepts), is
+    refused unless ``allow_private``.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host")
+    if allow_private:
+        return
+    try:  # the name the resolver will look up: IDNA maps ⓛⓞⓒⓐⓛⓗⓞⓢⓣ to localhost, 127。0。0。1 to 127.0.0.1
+        host = parts.hostname.rstrip(".").encode("idna").decode("ascii").rstrip(".")
+    except UnicodeError as exc:
+        raise ValueError("the host is not a valid domain name") from exc
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        raise ValueError("private and loopback hosts are not allowed")
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        # The resolver also reads 2130706433, 0177.0.0.1, 0x7f.1 and 127.1 as IPv4 literals.
+        try:
+            addr = ipaddress.ip_address(socket.inet_aton(host)) if host and host[-1].isalnum() else None
+        except OSError:
+            addr = None
+        if addr is None:
+            return
+    if not addr.is_global or addr.is_multicast:
+        raise ValueError("private, loopback and link-local addresses are not allowed")
+
+
 def resolve_checked(host: str, port: int, *, allow_private: bool) -> str:
     """Resolve ``host`` and return the one address to connect to, or raise WebhookRefused."""
     try:

@@ -3,12 +3,17 @@
 The console is a client of the public v1 API only (``/api/v1``); it has no routes of its
 own beyond the page and its static files, so everything it shows is what any API client
 could get. Static files live under ``/console/static/`` (no build step, no CDN, works
-offline). The app's security hooks add the Content-Security-Policy to these non-API pages;
-all scripts are static files, so the page works under ``script-src 'self'``.
+offline). The app's security hooks add the Content-Security-Policy to these non-API pages
+(``script-src 'self' 'unsafe-inline'``); the console itself uses only its static script
+file, no inline script or event-handler attribute. The page
+carries the engine's stage names per job mode (``data-stages``), so the console's stepper
+follows the one stage list.
 """
 from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template
+
+from ..engine import STAGE_MODES
 
 blp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                 static_url_path="/console/static")
@@ -17,7 +22,7 @@ blp = Blueprint("web", __name__, template_folder="templates", static_folder="sta
 @blp.get("/")
 def index():
     """The console page."""
-    return render_template("index.html")
+    return render_template("index.html", stages={mode: list(names) for mode, names in STAGE_MODES.items()})
 
 
 def init_web(app: Flask) -> None:

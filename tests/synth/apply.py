@@ -111,8 +111,9 @@ def profile(frames: Sequence[np.ndarray]) -> dict[str, Any]:
     """``color_profile`` (lab_mean, lab_cov, luma_percentiles, ...) of RGB frames, via
     clipzy.engine.color.lab_statistics (the analyser's own pooling helper)."""
     from clipzy.engine.analysis import color
+    from clipzy.engine.colorspace import rgb_to_lab
 
-    lab = np.concatenate([color.rgb_to_lab(f).reshape(-1, 3) for f in frames])
+    lab = np.concatenate([rgb_to_lab(f).reshape(-1, 3) for f in frames])
     return color.lab_statistics(lab)
 
 
@@ -219,3 +220,42 @@ def make_template(path, *, seconds: float, fps: float = 25.0, size=(144, 256), b
     audio, beats = (None, np.zeros(0)) if bpm is None else click_music(bpm, seconds, offset_s=offset_s)
     write_video(path, frames, fps=fps, audio=audio)
     return str(path), beats
+
+
+def footage_analysis(path, fdna: dict, *, roi=None, speech=()):
+    """A footage :class:`~clipzy.engine.pipeline.VideoAnalysis` whose measurements are the
+    synthetic Style DNA ``fdna`` (shots, colour profile, per-shot motion), the ROI track and
+    the speech spans given: what the analysis stages would hand the apply stages."""
+    from clipzy.engine.analysis.audio import AudioAnalysis
+    from clipzy.engine.media import probe
+    from clipzy.engine.pipeline import Source, VideoAnalysis
+
+    shots_s = [(s["start_ms"] / 1000.0, s["end_ms"] / 1000.0) for s in fdna.get("shots") or []]
+    return VideoAnalysis(Source.of(path), probe(path), "footage", shots_s=shots_s,
+                         color={"color_profile": fdna.get("color_profile")},
+                         motion={"motion": fdna.get("motion") or {"per_shot": []}}, roi=roi,
+                         audio=AudioAnalysis(speech_segments_s=list(speech)))
+
+
+def run_apply_stages(*, template, footage, tdna: dict, fdna: dict, config: dict, out_mp4, out_cube, out_plan,
+                     roi=None, speech=(), control=None):
+    """Walk the pipeline's apply stages (style_application, rendering) with ``tdna`` as the
+    template's Style DNA and ``fdna`` as the footage's measurements; returns the JobState.
+    Progress: the plan 0–20 % of ``control``, the render 20–100 %."""
+    from clipzy.engine.control import ensure
+    from clipzy.engine.media import probe
+    from clipzy.engine.models import ModelRegistry
+    from clipzy.engine.pipeline import Artifacts, JobState, Source, VideoAnalysis, run_stage, stages_for
+
+    control = ensure(control)
+    state = JobState(style_source=Source.of(template), footage=[Source.of(footage)], config=config,
+                     artifacts=Artifacts(style_dna=str(out_plan) + ".dna.json", edit_plan=str(out_plan),
+                                         lut=str(out_cube), output=str(out_mp4)),
+                     models=ModelRegistry.from_environ(), style_dna=tdna)
+    state.style = VideoAnalysis(state.style_source, probe(template), "style")
+    state.clips = [footage_analysis(footage, fdna, roi=roi, speech=speech)]
+    spans = iter([(0.0, 0.2), (0.2, 1.0)])
+    for stage in stages_for(state):
+        if stage.apply_only:
+            run_stage(stage, state, control.span(*next(spans)))
+    return state

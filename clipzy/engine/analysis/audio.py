@@ -48,6 +48,7 @@ from . import beats as beats_mod
 from . import loudness as loud_mod
 from . import speech as speech_mod
 from ..control import Control, ensure
+from ..models import ModelRegistry
 
 PLR_REF_DB = 18.0
 PSR_REF_DB = 14.0
@@ -61,7 +62,10 @@ MIN_SPEECH_SHARE = 0.05
 
 @dataclass
 class AudioAnalysis:
-    """Measured audio of one track. Seconds inside; ``fields()`` gives Style DNA JSON."""
+    """Measured audio of one track, seconds and dB; None where not measurable.
+
+    The Style DNA's audio fields are written from it by :func:`clipzy.engine.dna.audio_fields`.
+    """
 
     tempo_bpm: float | None = None
     beat_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -83,41 +87,6 @@ class AudioAnalysis:
     speech_detector: str = "none"
     duration_s: float = 0.0
     timings_s: dict[str, float] = field(default_factory=dict)
-
-    def fields(self) -> dict:
-        """The Style DNA fields (times in integer ms, JSON-safe: no NaN/inf)."""
-
-        def r(x: float | None, nd: int = 2) -> float | None:
-            return None if x is None or not np.isfinite(x) else round(float(x), nd)
-
-        ms = lambda t: [int(round(v * 1000)) for v in np.asarray(t, float)]  # noqa: E731
-        detected = [
-            {"timestamp_ms": int(round(t * 1000)), "confidence": round(float(c), 3), "frequency": b}
-            for t, c, b in zip(self.beat_times_s, self.beat_confidence, self.beat_band)
-        ]
-        return {
-            "tempo_bpm": r(self.tempo_bpm),
-            "detected_beats": detected,
-            "beats": {
-                "beat_times_ms": ms(self.beat_times_s),
-                "downbeat_times_ms": ms(self.downbeat_times_s),
-                "beats_per_bar": self.beats_per_bar,
-                "tempo_confidence": r(self.tempo_confidence, 3),
-            },
-            "loudness": {
-                "integrated_lufs": r(self.integrated_lufs),
-                "loudness_range_lu": r(self.loudness_range_lu),
-                "true_peak_dbtp": r(self.true_peak_dbtp),
-                "speech_ratio": r(self.speech_ratio, 3),
-                "music_present": self.music_present,
-            },
-            "audio_style": {
-                "normalization_level": r(self.normalization_level, 4),
-                "compression_ratio": r(self.compression_ratio),
-                "bass_boost": r(self.bass_boost, 1),
-                "enhance_speech": self.enhance_speech,
-            },
-        }
 
 
 # ---------------------------------------------------------------------------
@@ -146,7 +115,7 @@ def _band_energy(f: np.ndarray, p: np.ndarray, lo: float, hi: float) -> float:
     return float(p[sel].sum())
 
 
-def bass_boost(mono: np.ndarray, sr: int) -> float | None:
+def bass_boost(mono: np.ndarray, *, sr: int) -> float | None:
     """0–100 low-band (20–150 Hz) excess over pink noise (module doc); None if silent."""
     from scipy import signal
 
@@ -182,7 +151,7 @@ def presence_db(mono_16k: np.ndarray, segments_s: list[tuple[float, float]]) -> 
     return float(10 * np.log10(pres / low))
 
 
-def warm_up() -> float:
+def warm_up(models: ModelRegistry | None = None) -> float:
     """Import librosa's lazy modules, compile its numba kernels (constant and
     time-varying beat tracking) and open the VAD session; returns seconds taken.
     Call once per worker process at start (idempotent, cheap when already warm)."""
@@ -192,11 +161,11 @@ def warm_up() -> float:
     x = np.zeros(n, np.float32)
     x[(np.arange(0, 6, 0.5) * sr).astype(int)] = 1.0  # 120 BPM clicks
     x += np.random.default_rng(0).standard_normal(n).astype(np.float32) * 1e-3
-    beats_mod.analyse_beats(x, sr)
+    beats_mod.analyse_beats(x, sr=sr)
     env = np.zeros(n // beats_mod.HOP + 1)
     env[:: int(round(0.5 * sr / beats_mod.HOP))] = 1.0
     beats_mod._track(env, np.full(env.size, 120.0))
-    speech_mod.detect_speech(np.zeros(speech_mod.SR, np.float32))
+    speech_mod.detect_speech(np.zeros(speech_mod.SR, np.float32), models=models)
     return time.perf_counter() - t0
 
 
@@ -205,11 +174,13 @@ def warm_up() -> float:
 # ---------------------------------------------------------------------------
 
 
-def analyse_audio(track, *, control: Control | None = None, use_vad_model: bool = True) -> AudioAnalysis:
+def analyse_audio(track, *, control: Control | None = None, models: ModelRegistry | None = None,
+                  use_vad_model: bool = True) -> AudioAnalysis:
     """Measure loudness, beats, speech and style of ``track`` (media.AudioTrack or None).
 
     None (no audio stream) → every measurement None, ``music_present`` None, no beats.
     Silence → loudness None, ``music_present`` False, tempo None, no beats.
+    ``models``: where the VAD model is (None: :meth:`ModelRegistry.from_environ`).
     ``control`` gets progress over loudness (0–0.3), speech (0.3–0.4), beats (0.4–1).
     """
     control = ensure(control)
@@ -220,40 +191,72 @@ def analyse_audio(track, *, control: Control | None = None, use_vad_model: bool 
     if samples.ndim != 2:
         raise ValueError(f"track.samples must be (n, channels), got shape {samples.shape}")
     out = AudioAnalysis(duration_s=samples.shape[0] / float(sr) if sr > 0 else 0.0)
+    mono = track.mono() if samples.shape[0] else np.zeros(0, np.float32)
     t = {}
-
     t0 = time.perf_counter()
-    res = loud_mod.measure(samples, sr, track.layout)
+    _measure_loudness(out, samples, mono, sr=sr, layout=track.layout)
+    t["loudness_s"] = time.perf_counter() - t0
+    control.progress(0.3)
+    control.check()
+    t0 = time.perf_counter()
+    if samples.shape[0]:
+        _measure_speech(out, mono, sr=sr, models=models, use_model=use_vad_model)
+    t["speech_s"] = time.perf_counter() - t0
+    control.progress(0.4)
+    control.check()
+    t0 = time.perf_counter()
+    b = beats_mod.analyse_beats(mono, sr=sr, speech_segments_s=out.speech_segments_s, control=control.span(0.4, 1.0))
+    _take_beats(out, b, has_samples=bool(samples.shape[0]))
+    t["beats_s"] = time.perf_counter() - t0
+    control.progress(1.0)
+    out.timings_s = {k: round(v, 4) for k, v in t.items()}
+    return out
+
+
+def analyse_speech(track, *, models: ModelRegistry | None = None, use_vad_model: bool = True) -> AudioAnalysis:
+    """Only the speech of ``track`` (segments, ratio, detector): what an edit needs of footage
+    audio. None → nothing measured, as :func:`analyse_audio`."""
+    if track is None:
+        return AudioAnalysis()
+    samples = np.asarray(track.samples)
+    sr = int(track.sample_rate)
+    out = AudioAnalysis(duration_s=samples.shape[0] / float(sr) if sr > 0 else 0.0)
+    if samples.shape[0]:
+        t0 = time.perf_counter()
+        _measure_speech(out, track.mono(), sr=sr, models=models, use_model=use_vad_model)
+        out.timings_s = {"speech_s": round(time.perf_counter() - t0, 4)}
+    return out
+
+
+def _measure_loudness(out: AudioAnalysis, samples: np.ndarray, mono: np.ndarray, *, sr: int, layout: str) -> None:
+    """Integrated loudness, LRA, true peak and the level/dynamics/bass style maps."""
+    res = loud_mod.measure(samples, sr=sr, layout=layout)
     out.integrated_lufs = res.integrated_lufs
     out.loudness_range_lu = res.loudness_range_lu
     out.true_peak_dbtp = res.true_peak_dbtp
     out.normalization_level = float(min(1.0, res.true_peak_amp)) if samples.shape[0] else None
     out.compression_ratio = compression_ratio(res)
-    mono = track.mono() if samples.shape[0] else np.zeros(0, np.float32)
-    out.bass_boost = bass_boost(mono, sr) if res.integrated_lufs is not None else None
-    t["loudness_s"] = time.perf_counter() - t0
-    control.progress(0.3)
-    control.check()
+    out.bass_boost = bass_boost(mono, sr=sr) if res.integrated_lufs is not None else None
 
-    t0 = time.perf_counter()
-    if samples.shape[0]:
-        mono16 = speech_mod.to_16k(mono, sr)
-        segs, name = speech_mod.detect_speech(mono16, sr=speech_mod.SR, use_model=use_vad_model)
-        out.speech_segments_s = segs
-        out.speech_detector = name
-        out.speech_ratio = speech_mod.speech_ratio(segs, out.duration_s)
-        if out.speech_ratio is not None and out.speech_ratio >= MIN_SPEECH_SHARE:
-            pres = presence_db(mono16, segs)
-            out.enhance_speech = bool(pres is not None and pres >= PRESENCE_REF_DB + PRESENCE_MARGIN_DB)
-        else:
-            out.enhance_speech = False if out.speech_ratio is not None else None
-    t["speech_s"] = time.perf_counter() - t0
-    control.progress(0.4)
-    control.check()
 
-    t0 = time.perf_counter()
-    b = beats_mod.analyse_beats(mono, sr, speech_segments_s=out.speech_segments_s, control=control.span(0.4, 1.0))
-    out.music_present = b.music_present if samples.shape[0] else None
+def _measure_speech(out: AudioAnalysis, mono: np.ndarray, *, sr: int, models: ModelRegistry | None,
+                    use_model: bool) -> None:
+    """Speech segments, speech ratio and the enhance-speech decision."""
+    mono16 = speech_mod.to_16k(mono, sr=sr)
+    segs, name = speech_mod.detect_speech(mono16, sr=speech_mod.SR, models=models, use_model=use_model)
+    out.speech_segments_s = segs
+    out.speech_detector = name
+    out.speech_ratio = speech_mod.speech_ratio(segs, out.duration_s)
+    if out.speech_ratio is not None and out.speech_ratio >= MIN_SPEECH_SHARE:
+        pres = presence_db(mono16, segs)
+        out.enhance_speech = bool(pres is not None and pres >= PRESENCE_REF_DB + PRESENCE_MARGIN_DB)
+    else:
+        out.enhance_speech = False if out.speech_ratio is not None else None
+
+
+def _take_beats(out: AudioAnalysis, b: beats_mod.BeatResult, *, has_samples: bool) -> None:
+    """Music presence always; tempo and the beat grid only for music with a tempo."""
+    out.music_present = b.music_present if has_samples else None
     if b.music_present and b.tempo_bpm is not None:
         out.tempo_bpm = b.tempo_bpm
         out.tempo_confidence = b.tempo_confidence
@@ -262,8 +265,3 @@ def analyse_audio(track, *, control: Control | None = None, use_vad_model: bool 
         out.beats_per_bar = b.beats_per_bar
         out.beat_confidence = b.beat_confidence
         out.beat_band = b.beat_band
-    t["beats_s"] = time.perf_counter() - t0
-
-    control.progress(1.0)
-    out.timings_s = {k: round(v, 4) for k, v in t.items()}
-    return out

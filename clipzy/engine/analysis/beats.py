@@ -75,6 +75,15 @@ PEAK_DB = 10.0
 TEMPO_MIN_PULSE = 0.15
 BANDS = ("bass", "mid", "treble")
 ONSET_DELAY_FRAMES = 2  # onset latency compensation, see module doc
+DYNAMIC_RANGE_DB = 80.0  # log-mel floor below the loudest bin, dB
+MIN_ACTIVE_SHARE = 0.05  # share of frames above SILENCE_DBFS for any pulse to be measured
+DOUBLE_MID_SHARE = 0.5  # off-beat low/mid onsets ≥ this share of on-beat ones → double the tempo
+HALVE_ALT_SHARE = 0.35  # every other beat's low/mid onset under this share of the others → halve
+MAX_DOUBLED_BPM = 200.0  # doubling never goes above this tempo
+MIN_HALVED_BPM = 60.0  # halving never goes below this tempo
+LOCAL_TEMPO_SMOOTH_S = 3.0  # median filter of the local tempo curve, seconds
+TEMPO_CHANGE_SHARE = 0.04  # local tempo this far from the global one counts as a change
+TEMPO_CHANGE_MIN_S = 3.0  # ... when it lasts this long, seconds
 
 
 @dataclass
@@ -98,7 +107,7 @@ def _empty(music: bool | None) -> BeatResult:
     return BeatResult(None, None, np.zeros(0), np.zeros(0), None, np.zeros(0), [], music)
 
 
-def to_analysis_rate(mono: np.ndarray, sr: int) -> np.ndarray:
+def to_analysis_rate(mono: np.ndarray, *, sr: int) -> np.ndarray:
     """Mono float32 at :data:`ANALYSIS_SR` (soxr HQ)."""
     if sr <= 0:
         raise ValueError(f"sr must be > 0, got {sr}")
@@ -179,7 +188,23 @@ def _robust_period(beat_times: np.ndarray) -> float | None:
     return float(np.median(spans))
 
 
-def analyse_beats(mono: np.ndarray, sr: int, *, speech_segments_s: list[tuple[float, float]] | None = None,
+@dataclass
+class _Onsets:
+    """The onset features of one track on the analysis grid (frames of HOP samples)."""
+
+    power: np.ndarray  # |STFT|², (1 + N_FFT/2, frames)
+    mel: np.ndarray  # mel power, (N_MELS, frames)
+    active: np.ndarray  # frame louder than SILENCE_DBFS, (frames,)
+    env: np.ndarray  # onset strength, latency-compensated and gated, (frames,)
+    bands: np.ndarray  # bass/mid/treble onset strength, (3, frames)
+
+    @property
+    def lowmid(self) -> np.ndarray:
+        """Kick and snare onset strength (bass + mid; hats excluded)."""
+        return self.bands[0] + self.bands[1]
+
+
+def analyse_beats(mono: np.ndarray, *, sr: int, speech_segments_s: list[tuple[float, float]] | None = None,
                   control=None) -> BeatResult:
     """Tempo, beats, downbeats, per-beat band/confidence and music presence of ``mono``.
 
@@ -187,26 +212,58 @@ def analyse_beats(mono: np.ndarray, sr: int, *, speech_segments_s: list[tuple[fl
     ``music_present`` False (measured). ``speech_segments_s`` (from the VAD) are left out
     of the tonal test of music presence. See the module docstring for every rule.
     """
-    import librosa
-    from scipy.ndimage import median_filter
-
     from ..control import ensure
 
     control = ensure(control)
-    y = to_analysis_rate(mono, sr)
+    y = to_analysis_rate(mono, sr=sr)
     if y.size < ANALYSIS_SR:  # < 1 s: nothing to say about a pulse
         active = y.size > 0 and float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) > 10 ** (SILENCE_DBFS / 20)
         return _empty(False if not active else None)
+    on = _onsets(y, control)
+    if on is None:
+        return _empty(False)
+    control.check()
+    control.progress(0.3)
+    level = _metrical_level(on)
+    if level is None:
+        return _empty(False)
+    t0, tempo, decision, beats = level
+    control.check()
+    control.progress(0.6)
+    beats, decision = _follow_tempo_changes(on.env, tempo, beats, decision)
+    import librosa
+
+    fps = ANALYSIS_SR / HOP
+    times = librosa.frames_to_time(beats, sr=ANALYSIS_SR, hop_length=HOP)
+    period = _robust_period(times)
+    pulse = _pulse_clarity(on.env, (60.0 / tempo) * fps)
+    tempo_out = 60.0 / period if period else tempo
+    control.check()
+    control.progress(0.8)
+    sustain = _tonal_share(on.power[:, : on.active.size], on.active, speech_segments_s)
+    music = bool(pulse >= PULSE_MIN or sustain >= SUSTAIN_MIN)
+    dbg = {"t0": t0, "decision": decision, "pulse_clarity": pulse, "tonal_sustain": sustain}
+    if not music or beats.size < 2 or pulse < TEMPO_MIN_PULSE:
+        r = _empty(music)
+        r.pulse_clarity, r.tonal_sustain, r.debug = pulse, sustain, dbg
+        return r
+    return _beat_grid(on, beats, times, tempo_bpm=float(tempo_out), pulse=pulse, sustain=sustain, debug=dbg)
+
+
+def _onsets(y: np.ndarray, control) -> _Onsets | None:
+    """STFT, mel bands and the onset envelopes of ``y`` (at ANALYSIS_SR); None when (almost) silent."""
+    import librosa
+
     S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP)) ** 2
     control.check()
     mel = librosa.feature.melspectrogram(S=S, sr=ANALYSIS_SR, n_mels=N_MELS)
     rms = librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP)[0]
     active = 20 * np.log10(np.maximum(rms, 1e-10)) > SILENCE_DBFS
     active = active[: mel.shape[1]]
-    if active.mean() < 0.05:
-        return _empty(False)
+    if active.mean() < MIN_ACTIVE_SHARE:
+        return None
     logmel = librosa.power_to_db(mel, ref=1.0, top_db=None)
-    logmel = np.maximum(logmel, logmel.max() - 80.0)
+    logmel = np.maximum(logmel, logmel.max() - DYNAMIC_RANGE_DB)
     env = librosa.onset.onset_strength(S=logmel, sr=ANALYSIS_SR, hop_length=HOP, center=False)
     bands = librosa.onset.onset_strength_multi(S=logmel, sr=ANALYSIS_SR, hop_length=HOP, center=False,
                                                 channels=_band_channels(N_MELS))
@@ -214,76 +271,70 @@ def analyse_beats(mono: np.ndarray, sr: int, *, speech_segments_s: list[tuple[fl
     bands = np.concatenate([np.zeros((3, ONSET_DELAY_FRAMES)), bands], axis=1)[:, : env.size]
     gate = np.ones_like(env)
     gate[: active.size] = active
-    env = env * gate
-    bands = bands * gate[None, :]
-    lowmid = bands[0] + bands[1]
-    control.check()
-    control.progress(0.3)
+    return _Onsets(S, mel, active, env * gate, bands * gate[None, :])
 
-    # --- tempo: estimate, fold into the written range, decide the metrical level -------
-    t0 = float(librosa.feature.tempo(onset_envelope=env, sr=ANALYSIS_SR, hop_length=HOP)[0])
+
+def _metrical_level(on: _Onsets) -> tuple[float, float, str, np.ndarray] | None:
+    """(librosa's estimate, the tempo at the chosen metrical level, how it was chosen, beats
+    tracked at it) by rules 1–2 of the module docstring; None without an estimate."""
+    import librosa
+
+    t0 = float(librosa.feature.tempo(onset_envelope=on.env, sr=ANALYSIS_SR, hop_length=HOP)[0])
     if not np.isfinite(t0) or t0 <= 0:
-        return _empty(False)
+        return None
     tempo = t0
     while tempo < TEMPO_RANGE[0]:
         tempo *= 2
     while tempo >= TEMPO_RANGE[1] * 1.05:
         tempo /= 2
     decision = "folded"
-    beats = _track(env, tempo)
+    beats = _track(on.env, tempo)
     if beats.size >= 4:
+        lowmid = on.lowmid
         mids = ((beats[:-1] + beats[1:]) // 2).astype(int)
-        on = float(np.median(_at(lowmid, beats)))
+        at_beat = float(np.median(_at(lowmid, beats)))
         mid = float(np.median(_at(lowmid, mids)))
         even = float(np.median(_at(lowmid, beats[0::2])))
         odd = float(np.median(_at(lowmid, beats[1::2])))
-        if on > 0 and mid >= 0.5 * on and 2 * tempo <= 200:
+        if at_beat > 0 and mid >= DOUBLE_MID_SHARE * at_beat and 2 * tempo <= MAX_DOUBLED_BPM:
             tempo, decision = 2 * tempo, "doubled"
-        elif max(even, odd) > 0 and min(even, odd) < 0.35 * max(even, odd) and tempo / 2 >= 60:
+        elif max(even, odd) > 0 and min(even, odd) < HALVE_ALT_SHARE * max(even, odd) and tempo / 2 >= MIN_HALVED_BPM:
             tempo, decision = tempo / 2, "halved"
         if decision != "folded":
-            beats = _track(env, tempo)
-    control.check()
+            beats = _track(on.env, tempo)
+    return t0, tempo, decision, beats
 
-    control.progress(0.6)
-    # --- tempo changes: local tempo, octave-aligned to the chosen level ------------------
+
+def _follow_tempo_changes(env: np.ndarray, tempo: float, beats: np.ndarray, decision: str) -> tuple[np.ndarray, str]:
+    """Rule 4: a local tempo (octave-aligned to ``tempo``) that moves more than
+    TEMPO_CHANGE_SHARE for TEMPO_CHANGE_MIN_S re-tracks the beats with the time-varying tempo."""
+    import librosa
+    from scipy.ndimage import median_filter
+
     local = librosa.feature.tempo(onset_envelope=env, sr=ANALYSIS_SR, hop_length=HOP, aggregate=None)
     local = np.asarray(local, float).reshape(-1)[: env.size]
     local = local * 2.0 ** -np.round(np.log2(np.maximum(local, 1e-3) / tempo))
     fps = ANALYSIS_SR / HOP
-    local = median_filter(local, size=max(3, int(3 * fps) | 1), mode="nearest")
-    varying = np.abs(local / tempo - 1) > 0.04
-    run = np.convolve(varying.astype(float), np.ones(int(3 * fps)), mode="same")
-    if run.max() >= int(3 * fps) * 0.99:
-        beats = _track(env, local)
-        decision += "+varying"
+    local = median_filter(local, size=max(3, int(LOCAL_TEMPO_SMOOTH_S * fps) | 1), mode="nearest")
+    varying = np.abs(local / tempo - 1) > TEMPO_CHANGE_SHARE
+    run = np.convolve(varying.astype(float), np.ones(int(TEMPO_CHANGE_MIN_S * fps)), mode="same")
+    if run.max() >= int(TEMPO_CHANGE_MIN_S * fps) * 0.99:
+        return _track(env, local), decision + "+varying"
+    return beats, decision
 
-    times = librosa.frames_to_time(beats, sr=ANALYSIS_SR, hop_length=HOP)
-    period = _robust_period(times)
-    pulse = _pulse_clarity(env, (60.0 / tempo) * fps)
-    tempo_out = 60.0 / period if period else tempo
 
-    control.check()
-    control.progress(0.8)
-    # --- music presence ---------------------------------------------------------------
-    sustain = _tonal_share(S[:, : active.size], active, speech_segments_s)
-    music = bool(pulse >= PULSE_MIN or sustain >= SUSTAIN_MIN)
-    dbg = {"t0": t0, "decision": decision, "pulse_clarity": pulse, "tonal_sustain": sustain}
-    if not music or beats.size < 2 or pulse < TEMPO_MIN_PULSE:
-        r = _empty(music)
-        r.pulse_clarity, r.tonal_sustain, r.debug = pulse, sustain, dbg
-        return r
+def _beat_grid(on: _Onsets, beats: np.ndarray, times: np.ndarray, *, tempo_bpm: float, pulse: float, sustain: float,
+               debug: dict) -> BeatResult:
+    """Per-beat confidence and band, and the downbeats, of a track with a tempo."""
+    import librosa
 
-    # --- per-beat confidence and band ---------------------------------------------------
-    p95 = float(np.percentile(env[env > 0], 95)) if np.any(env > 0) else 1.0
-    conf = np.clip(_at(env, beats, 1) / max(p95, 1e-9), 0.0, 1.0)
-    labels = _band_labels(mel, beats)
-
-    # --- downbeats ------------------------------------------------------------------------
-    chroma = librosa.feature.chroma_stft(S=S, sr=ANALYSIS_SR, n_fft=N_FFT)
-    bpb, downbeats = _downbeats(beats, bands[0], chroma)
+    p95 = float(np.percentile(on.env[on.env > 0], 95)) if np.any(on.env > 0) else 1.0
+    conf = np.clip(_at(on.env, beats, 1) / max(p95, 1e-9), 0.0, 1.0)
+    labels = _band_labels(on.mel, beats)
+    chroma = librosa.feature.chroma_stft(S=on.power, sr=ANALYSIS_SR, n_fft=N_FFT)
+    bpb, downbeats = _downbeats(beats, on.bands[0], chroma)
     return BeatResult(
-        tempo_bpm=float(tempo_out),
+        tempo_bpm=tempo_bpm,
         tempo_confidence=pulse,
         beat_times_s=times,
         downbeat_times_s=times[downbeats] if downbeats is not None else np.zeros(0),
@@ -293,7 +344,7 @@ def analyse_beats(mono: np.ndarray, sr: int, *, speech_segments_s: list[tuple[fl
         music_present=True,
         pulse_clarity=pulse,
         tonal_sustain=sustain,
-        debug=dbg,
+        debug=debug,
     )
 
 

@@ -49,8 +49,8 @@ sample clips land within ±40 on every field. Measured (temperature, tint, satur
 contrast, highlights, shadows): cockatoo.mp4 (9, 7, −35, 22, 27, −27), birds.mp4
 (38, −3, 23, −19, 6, 37), bigbuckbunny.mp4 (32, −33, 34, 5, 3, −14).
 
-The pure helpers :func:`rgb_to_lab`, :func:`lab_to_rgb` and :func:`lab_statistics` are
-reused by the apply step (colour transfer / LUT).
+The sRGB ↔ CIELAB conversion lives in :mod:`clipzy.engine.colorspace` (shared with the
+grade); :func:`lab_statistics` summarises Lab pixels.
 """
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from ..colorspace import lab_to_rgb, rgb_to_lab
 from ..media import VideoInfo, fit_width, rgb_frame
 from .spans import shot_starts
 
@@ -116,43 +117,6 @@ PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 # ---------------------------------------------------------------------------------------
 # Pure helpers
 # ---------------------------------------------------------------------------------------
-
-
-def rgb_to_lab(img_uint8: np.ndarray) -> np.ndarray:
-    """sRGB uint8 ``(..., 3)`` → CIELAB float32 ``(..., 3)`` (D65; L* 0..100, a*/b* signed).
-
-    Uses OpenCV's float path (sRGB transfer curve applied), so values are not quantised.
-    Accepts an image ``(h, w, 3)`` or a pixel list ``(n, 3)``.
-    """
-    a = np.asarray(img_uint8)
-    if a.dtype != np.uint8:
-        raise ValueError(f"rgb_to_lab expects uint8 RGB, got {a.dtype}")
-    if a.ndim < 2 or a.shape[-1] != 3:
-        raise ValueError(f"rgb_to_lab expects shape (..., 3), got {a.shape}")
-    shape = a.shape
-    flat = a.reshape(-1, 1, 3) if a.ndim != 3 else a
-    f = flat.astype(np.float32)
-    f *= np.float32(1.0 / 255.0)
-    lab = cv2.cvtColor(f, cv2.COLOR_RGB2Lab)
-    return lab.reshape(shape)
-
-
-def lab_to_rgb(lab: np.ndarray, *, as_uint8: bool = False) -> np.ndarray:
-    """CIELAB float ``(..., 3)`` → sRGB, float32 in 0..1 (clipped) or uint8 if ``as_uint8``.
-
-    Out-of-gamut colours are clipped per channel.
-    """
-    a = np.asarray(lab, dtype=np.float32)
-    if a.ndim < 2 or a.shape[-1] != 3:
-        raise ValueError(f"lab_to_rgb expects shape (..., 3), got {a.shape}")
-    shape = a.shape
-    flat = a.reshape(-1, 1, 3) if a.ndim != 3 else a
-    rgb = cv2.cvtColor(np.ascontiguousarray(flat), cv2.COLOR_Lab2RGB)
-    np.clip(rgb, 0.0, 1.0, out=rgb)
-    rgb = rgb.reshape(shape)
-    if as_uint8:
-        return np.rint(rgb * 255.0).astype(np.uint8)
-    return rgb
 
 
 def _percentiles_from_hist(hist: np.ndarray) -> dict[str, float] | None:

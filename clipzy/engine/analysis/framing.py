@@ -4,7 +4,8 @@
 wide, one every 0.2 s). For every sampled frame it estimates where the viewer looks, as a
 weighted mean of up to four cues, each a point in normalised frame coordinates (0..1):
 
-* **faces** (weight 4 × detection area share, at least 2 per face): OpenCV's frontal-face
+* **faces** (weight :data:`FACE_WEIGHT_PER_AREA` = 40 × the face's share of the frame area,
+  at least :data:`FACE_MIN_WEIGHT` = 2 per face): OpenCV's frontal-face
   Haar cascade when this OpenCV build ships it (``cv2.CascadeClassifier`` and
   ``cv2.data.haarcascades``). OpenCV 5 dropped both, so on such builds faces are not used
   and :attr:`RoiTrack.face_detector` is None.
@@ -29,6 +30,9 @@ import cv2
 import numpy as np
 
 from ..media import VideoInfo, fit_width
+
+FACE_WEIGHT_PER_AREA = 40.0  # ROI weight of a face per unit of its frame-area share
+FACE_MIN_WEIGHT = 2.0  # ROI weight of any detected face, at least
 
 
 
@@ -69,13 +73,6 @@ class RoiTrack:
             t = np.asarray(t_s, float)
             return np.full(t.shape, 0.5), np.full(t.shape, 0.5), np.zeros(t.shape)
         return (np.interp(t_s, self.times_s, self.x), np.interp(t_s, self.times_s, self.y), np.interp(t_s, self.times_s, self.weight))
-
-    def face_share(self, t0_s: float, t1_s: float) -> float:
-        """Share of samples within [t0_s, t1_s] that contain a face (0 without a face detector)."""
-        if self.faces.size != self.times_s.size or self.times_s.size == 0:
-            return 0.0
-        m = (self.times_s >= t0_s) & (self.times_s <= t1_s)
-        return float(np.mean(self.faces[m] > 0)) if np.any(m) else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,7 +115,7 @@ class RoiTracker:
             faces = self._cascade.detectMultiScale(gray, scaleFactor=1.15, minNeighbors=5, minSize=(max(12, w // 30), max(12, w // 30)))
             for (fx, fy, fw, fh) in (faces if len(faces) else []):
                 share = fw * fh / float(w * h)
-                pts.append(((fx + fw / 2) / w, (fy + fh / 2) / h, max(2.0, 4.0 * share * 10)))
+                pts.append(((fx + fw / 2) / w, (fy + fh / 2) / h, max(FACE_MIN_WEIGHT, FACE_WEIGHT_PER_AREA * share)))
                 nfaces += 1
         if self._prev is not None and self._prev.shape == g.shape:
             d = np.abs(g - self._prev)

@@ -27,15 +27,21 @@ All functions take PCM float samples shaped (n_samples, channels) (or (n,) mono)
   Kaiser-windowed (β = 6) half-band-per-phase interpolator: odd length, so original
   samples pass unchanged; within ±0.01 dB on EBU Tech 3341 true-peak sines. Max |x|
   in dBTP. None for digital silence.
+
+This is the engine's one loudness meter: the analysis measures templates with it and the
+soundtrack mix normalises and limits against it (:func:`integrated_lufs`,
+:func:`true_peak_dbtp`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 from scipy import signal
 
+MOMENTARY_S = 0.4  # momentary loudness block (BS.1770 gating block), seconds
+SHORT_TERM_S = 3.0  # short-term loudness block (EBU Tech 3342), seconds
+BLOCK_STEP_S = 0.1  # step between blocks (75 % overlap of the gating block), seconds
 ABS_GATE_LUFS = -70.0
 REL_GATE_LU = -10.0
 LRA_REL_GATE_LU = -20.0
@@ -90,7 +96,7 @@ def _as_2d(samples: np.ndarray) -> np.ndarray:
     return x
 
 
-def k_weighting_sos(sr: int) -> np.ndarray:
+def k_weighting_sos(*, sr: int) -> np.ndarray:
     """Second-order sections of the BS.1770 K-weighting at ``sr`` Hz (pyloudnorm's design)."""
     import pyloudnorm
 
@@ -104,7 +110,7 @@ def k_weighting_sos(sr: int) -> np.ndarray:
     return np.asarray(sos)
 
 
-def weighted_power(samples: np.ndarray, sr: int, layout: str | None) -> np.ndarray:
+def weighted_power(samples: np.ndarray, *, sr: int, layout: str | None) -> np.ndarray:
     """Σ_c G_c · y_c² per sample, y = K-weighted channel c; shape (n,), float64."""
     x = _as_2d(samples)
     g = channel_weights(layout, x.shape[1])
@@ -116,11 +122,11 @@ def weighted_power(samples: np.ndarray, sr: int, layout: str | None) -> np.ndarr
     # (denormal arithmetic is ~100x slower); its power (−400 dB) is far below any gate.
     xs = x[:, keep].astype(np.float32)
     xs += np.where(np.arange(xs.shape[0]) % 2, 1e-20, -1e-20).astype(np.float32)[:, None]
-    y = signal.sosfilt(k_weighting_sos(sr).astype(np.float32), xs, axis=0)
+    y = signal.sosfilt(k_weighting_sos(sr=sr).astype(np.float32), xs, axis=0)
     return (y.astype(np.float64) ** 2) @ g[keep]
 
 
-def block_loudness(power: np.ndarray, sr: int, *, block_s: float, step_s: float) -> np.ndarray:
+def block_loudness(power: np.ndarray, *, sr: int, block_s: float, step_s: float) -> np.ndarray:
     """Loudness (LUFS) of each ``block_s`` window every ``step_s`` over ``power`` (from
     :func:`weighted_power`); empty when the signal is shorter than one block.
     Silent blocks are −inf (callers gate them)."""
@@ -173,7 +179,7 @@ def _tp_filter(factor: int) -> np.ndarray:
     return signal.firwin(16 * factor + 1, 1.0 / factor, window=("kaiser", 6.0))
 
 
-def true_peak(samples: np.ndarray, sr: int) -> float:
+def true_peak(samples: np.ndarray, *, sr: int) -> float:
     """Maximum true-peak magnitude (linear, 1.0 = full scale) after oversampling.
 
     Exact for the interpolator, but only the blocks that can matter are oversampled:
@@ -234,7 +240,7 @@ class LoudnessResult:
     momentary_peak_db: np.ndarray  # sample peak (dBFS) of each 400 ms block
 
 
-def measure(samples: np.ndarray, sr: int, layout: str | None = None, *, with_true_peak: bool = True) -> LoudnessResult:
+def measure(samples: np.ndarray, *, sr: int, layout: str | None = None, with_true_peak: bool = True) -> LoudnessResult:
     """Integrated loudness, LRA and true peak of ``samples`` (n, channels) at ``sr`` Hz.
 
     ``with_true_peak=False`` skips the oversampling (true peak then = sample peak).
@@ -242,11 +248,11 @@ def measure(samples: np.ndarray, sr: int, layout: str | None = None, *, with_tru
     if sr <= 0:
         raise ValueError(f"sr must be > 0, got {sr}")
     x = _as_2d(samples)
-    p = weighted_power(x, sr, layout)
-    mom = block_loudness(p, sr, block_s=0.4, step_s=0.1)
-    st = block_loudness(p, sr, block_s=3.0, step_s=0.1)
-    tp = true_peak(x, sr) if with_true_peak else (float(np.abs(x).max()) if x.size else 0.0)
-    sub = int(round(0.1 * sr))
+    p = weighted_power(x, sr=sr, layout=layout)
+    mom = block_loudness(p, sr=sr, block_s=MOMENTARY_S, step_s=BLOCK_STEP_S)
+    st = block_loudness(p, sr=sr, block_s=SHORT_TERM_S, step_s=BLOCK_STEP_S)
+    tp = true_peak(x, sr=sr) if with_true_peak else (float(np.abs(x).max()) if x.size else 0.0)
+    sub = int(round(BLOCK_STEP_S * sr))
     nsub = x.shape[0] // sub
     if nsub >= 4 and mom.size:
         sub_peak = np.abs(x[: nsub * sub]).max(axis=1).reshape(nsub, sub).max(axis=1)
@@ -266,9 +272,15 @@ def measure(samples: np.ndarray, sr: int, layout: str | None = None, *, with_tru
     )
 
 
-def resample_to(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
-    """Polyphase resampling along axis 0 (float32)."""
-    if sr_from == sr_to:
-        return np.asarray(x, np.float32)
-    f = Fraction(sr_to, sr_from)
-    return signal.resample_poly(x, f.numerator, f.denominator, axis=0).astype(np.float32)
+def integrated_lufs(samples: np.ndarray, *, sr: int, layout: str | None = None) -> float | None:
+    """BS.1770-4 integrated loudness (LUFS) of ``samples`` (n,) or (n, channels); None when
+    silent or shorter than one 400 ms block."""
+    if sr <= 0:
+        raise ValueError(f"sr must be > 0, got {sr}")
+    p = weighted_power(_as_2d(samples), sr=sr, layout=layout)
+    return integrated_from_blocks(block_loudness(p, sr=sr, block_s=MOMENTARY_S, step_s=BLOCK_STEP_S))
+
+
+def true_peak_dbtp(samples: np.ndarray, *, sr: int) -> float | None:
+    """True peak (dBTP, oversampled as :func:`true_peak`) of ``samples``; None when silent."""
+    return amp_to_db(true_peak(samples, sr=sr))

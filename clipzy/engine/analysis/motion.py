@@ -10,7 +10,7 @@ computes in C:
 * the mean flow magnitude, normalised by the frame diagonal and divided by the real time
   between the two frames → apparent motion in diagonals per second;
 * a robust global similarity transform (``cv2.estimateAffinePartial2D``, RANSAC with a
-  1 px threshold) fitted to the flow on a regular grid (every 8 px, 8 px border skipped):
+  :data:`RANSAC_THRESHOLD_PX` = 2 px threshold) fitted to the flow on a regular grid (every 8 px, 8 px border skipped):
   the camera's pan (x motion of the frame centre), tilt (y), zoom (log scale change) and
   roll.
 

@@ -3,7 +3,7 @@
 Two detectors with one interface, both :class:`~clipzy.engine.media.FramePump` consumers
 with ``finish() -> ShotResult``:
 
-- :class:`TransNetDetector` runs TransNetV2 (ONNX, see :mod:`clipzy.engine.transnet`) on
+- :class:`TransNetDetector` runs TransNetV2 (ONNX, see :mod:`clipzy.engine.models.transnet`) on
   48x27 frames in 100-frame windows as frames arrive (several windows per
   ``session.run``; the int8 graph on CPU, fp32 on CUDA) and keeps only a rolling buffer
   of frames. TransNetV2 does not see wipes, so a long-range luma difference on the same
@@ -13,12 +13,10 @@ with ``finish() -> ShotResult``:
   transitions, and a fade detector (frames near black/white and the luma ramps around
   them); it keeps only boundaries whose two sides differ in colour.
 
-Every candidate span is then typed by :func:`classify_span` from the frames themselves:
-``fade`` when it passes through a near-black/white frame, ``cut`` when the blend weight
-of the two sides jumps between two frames, ``wipe`` when a straight moving edge with
-one shot on each side explains the frames far better than a global blend, else
-``dissolve``. The measured progress curve (blend weight, wiped share, fade level) gives
-the easing.
+Every candidate span is then typed from the frames themselves by
+:func:`clipzy.engine.analysis.transitions.classify_span` (fade, cut, wipe or dissolve, and
+the easing of its measured progress curve). The Style DNA's shot fields are written from a
+:class:`ShotResult` by :func:`clipzy.engine.dna.shot_fields`.
 
 Times are float seconds; a cut has ``start_s == end_s`` = time of the first frame of
 the new shot; a gradual transition spans from its first changed frame to the first
@@ -27,24 +25,23 @@ frame fully in the new shot (``end_s``).
 from __future__ import annotations
 
 import collections
-import statistics
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 
-from .. import models
-from ..models import transnet
 from ..media import VideoInfo
+from ..models import ModelRegistry, session_provider, transnet
+from ..terms import TRANSITION_TYPES
+from .transitions import BRIGHT_LUMA, DARK_LUMA, FLAT_STD, SpanType, classify_span
 
-TYPES = ("cut", "dissolve", "fade", "wipe")
-EASINGS = ("linear", "ease-in", "ease-out", "ease-in-out")
+LONG_RANGE_S = 0.4  # the long-range difference compares frames this far apart (seconds)
 
 
 @dataclass(frozen=True)
 class Transition:
-    """One shot boundary. Seconds; ``confidence`` 0..1; ``type`` in TYPES; ``easing`` in EASINGS."""
+    """One shot boundary. Seconds; ``confidence`` 0..1; ``type`` and ``easing`` from :mod:`clipzy.engine.terms`."""
 
     start_s: float
     end_s: float
@@ -78,193 +75,20 @@ class ShotResult:
 
 
 # ---------------------------------------------------------------------------
-# Typing a span from its frames
-# ---------------------------------------------------------------------------
-
-_EASE_CURVES = {
-    "linear": lambda x: x,
-    "ease-in": lambda x: x * x,
-    "ease-out": lambda x: 1 - (1 - x) ** 2,
-    "ease-in-out": lambda x: x * x * (3 - 2 * x),
-}
-
-
-def easing_of(progress: np.ndarray) -> str:
-    """Nearest easing curve to a measured progress curve (values 0..1 at equally spaced
-    frames strictly inside the transition). Fewer than 3 samples → "linear"."""
-    p = np.clip(np.asarray(progress, dtype=np.float64), 0, 1)
-    n = len(p)
-    if n < 3:
-        return "linear"
-    x = np.arange(1, n + 1) / (n + 1)
-    err = {name: float(np.mean((f(x) - p) ** 2)) for name, f in _EASE_CURVES.items()}
-    return min(err, key=err.get)
-
-
-def _gray(frames: np.ndarray) -> np.ndarray:
-    """uint8 RGB [n, h, w, 3] → float32 luma [n, h, w] (BT.601), lightly blurred."""
-    g = frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    k = 3 if min(g.shape[1:]) >= 24 else 1
-    if k > 1:
-        g = np.stack([cv2.GaussianBlur(x, (k, k), 0) for x in g])
-    return g
-
-
-def _wipe_fit(g: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best straight-edge wipe explanation of each frame: shot ``b`` on one side of a
-    vertical or horizontal split, shot ``a`` on the other.
-
-    ``g``: float luma [m, h, w]; ``a``, ``b``: [h, w]. Returns (squared error per frame,
-    progress per frame = share of the frame already showing ``b``, 0..1).
-    """
-    ea = (g - a[None]) ** 2
-    eb = (g - b[None]) ** 2
-    best = np.full(len(g), np.inf)
-    prog = np.zeros(len(g))
-    for sum_axis in (1, 2):  # 1: column profiles (vertical edge), 2: row profiles
-        pa, pb = ea.sum(axis=sum_axis), eb.sum(axis=sum_axis)
-        ca = np.concatenate([np.zeros((len(g), 1)), np.cumsum(pa, 1)], 1)
-        cb = np.concatenate([np.zeros((len(g), 1)), np.cumsum(pb, 1)], 1)
-        length = pa.shape[1]
-        frac = np.arange(length + 1) / length
-        for err, p in ((cb + (ca[:, -1:] - ca), frac), (ca + (cb[:, -1:] - cb), 1 - frac)):
-            k = np.argmin(err, axis=1)
-            e = err[np.arange(len(g)), k]
-            better = e < best
-            best = np.where(better, e, best)
-            prog = np.where(better, p[k], prog)
-    return best, prog
-
-
-def _hist_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Bhattacharyya distance (0..1) of the HSV hue/saturation histograms of two RGB frames."""
-    hs = []
-    for img in (a, b):
-        hsv = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2HSV)
-        h = cv2.calcHist([hsv], [0, 1, 2], None, [12, 4, 4], [0, 180, 0, 256, 0, 256])
-        hs.append(cv2.normalize(h, h).astype(np.float32))
-    return float(cv2.compareHist(hs[0], hs[1], cv2.HISTCMP_BHATTACHARYYA))
-
-
-@dataclass(frozen=True)
-class SpanType:
-    """Result of :func:`classify_span`: frame indices relative to the frames given."""
-
-    type: str
-    start: int  # first transition frame (cut: first frame of the new shot)
-    end: int  # first frame fully in the new shot (cut: == start)
-    easing: str
-    score: float  # 0..1 how clearly the frames show the type
-    hist_distance: float = 0.0  # 0..1 colour difference of the two ends
-
-
-def classify_span(frames: np.ndarray, *, span: tuple[int, int] | None = None, dark: float = 24.0,
-                  bright: float = 232.0) -> SpanType | None:
-    """Type the transition between ``frames[0]`` (old shot) and ``frames[-1]`` (new shot).
-
-    ``frames``: uint8 RGB ``[n, h, w, 3]``, n >= 2, consecutive frames. ``span``: the
-    frames (start, end) known to be in transition (e.g. from TransNetV2's many-hot head),
-    else it is measured. ``dark``/``bright``: mean-luma levels (0..255) counted as
-    black/white. Returns None when the ends do not differ (no transition to type).
-
-    - fade: some inner frame is uniform near-black/white and the ends are not; its span
-      is where the mean luma moves toward/away from that level;
-    - cut: the blend weight of the ends jumps by >= 0.5 between two frames;
-    - wipe: pixels show one shot or the other with a moving straight edge (a split of
-      rows or columns separates them) on most transition frames;
-    - dissolve: otherwise (a gradual change of the whole frame).
-    Easing comes from the progress curve (blend weight, wiped area or fade level).
-    """
-    if frames.ndim != 4 or len(frames) < 2:
-        raise ValueError("frames must be [n>=2, h, w, 3]")
-    n = len(frames)
-    if span is not None and not (0 < span[0] <= span[1] < n):
-        raise ValueError("span must satisfy 0 < start <= end < len(frames)")
-    g = _gray(frames)
-    mean = g.reshape(n, -1).mean(1)
-    std = g.reshape(n, -1).std(1)
-    flat = ((mean < dark) | (mean > bright)) & (std < 14)
-
-    inner = np.arange(1, n - 1)
-    if len(inner) and flat[inner].any() and not (flat[0] and flat[-1]):
-        k_flat = inner[flat[inner]]
-        first, last = int(k_flat[0]), int(k_flat[-1])
-        level = 0.0 if mean[first] < 128 else 255.0
-        span_lo = first
-        out_curve = np.array([])
-        if not flat[0]:
-            prog = 1 - np.abs(mean[:first + 1] - level) / (abs(mean[0] - level) + 1e-6)
-            moving = np.nonzero(prog > 0.04)[0]
-            span_lo = int(moving[0]) if len(moving) else first
-            out_curve = prog[span_lo:first]
-        in_curve = np.array([])
-        if not flat[-1]:
-            prog = np.abs(mean[last:] - level) / (abs(mean[-1] - level) + 1e-6)
-            done = np.nonzero(prog > 0.96)[0]
-            span_hi = last + (int(done[0]) if len(done) else len(prog) - 1)
-            in_curve = prog[1:span_hi - last]
-        else:  # fade to black/white: ends where the level is (all but) reached
-            prog = 1 - np.abs(mean[first:] - level) / (abs(mean[0] - level) + 1e-6)
-            done = np.nonzero(prog > 0.97)[0]
-            span_hi = first + (int(done[0]) if len(done) else 0)
-        curve = out_curve if len(out_curve) >= len(in_curve) else in_curve
-        span_lo = max(1, span_lo)
-        return SpanType("fade", span_lo, max(span_lo, span_hi), easing_of(curve), 1.0,
-                        _hist_distance(frames[0], frames[-1]))
-
-    a, b = g[0], g[-1]
-    d = b - a
-    dd = float(np.sum(d * d))
-    rms_ab = float(np.sqrt(dd / d.size))
-    if rms_ab < 4.0:
-        return None
-    hist = _hist_distance(frames[0], frames[-1])
-    alpha = ((g - a).reshape(n, -1) @ d.reshape(-1)) / dd
-    jumps = np.diff(alpha)
-    j = int(np.argmax(jumps))
-    if jumps[j] >= 0.5:
-        return SpanType("cut", j + 1, j + 1, "linear", float(np.clip(jumps[j], 0, 1)), hist)
-    if span is None:
-        moving = np.nonzero((alpha[1:-1] > 0.1) & (alpha[1:-1] < 0.9))[0] + 1
-        if len(moving) == 0:
-            return SpanType("cut", j + 1, j + 1, "linear", float(np.clip(jumps[j], 0, 1)), hist)
-        lo, hi = int(moving[0]), int(moving[-1]) + 1
-    else:
-        lo, hi = span
-    if hi - lo < 1:
-        return SpanType("cut", j + 1, j + 1, "linear", float(np.clip(jumps[j], 0, 1)), hist)
-
-    # a wipe explains the transition frames far better than a global blend does
-    blend = a[None] + alpha[:, None, None] * d[None]
-    r_blend = ((g - blend) ** 2).reshape(n, -1).sum(1)
-    r_wipe, w_prog = _wipe_fit(g, a, b)
-    ratio = float(np.median(r_wipe[lo:hi] / np.maximum(r_blend[lo:hi], 1e-6)))
-    if ratio < 0.6 and hi - lo >= 2:
-        if span is None:
-            moving = np.nonzero((w_prog[1:-1] > 0.02) & (w_prog[1:-1] < 0.98))[0] + 1
-            if len(moving):
-                lo, hi = int(moving[0]), int(moving[-1]) + 1
-        return SpanType("wipe", lo, hi, easing_of(w_prog[lo:hi]), float(np.clip(1 - ratio, 0, 1)), hist)
-    # dissolve: widen over the slow start/end of an eased blend (monotonic, up to half
-    # the core length each side), then the progress of the blend weight inside the span
-    lim = max(1, (hi - lo) // 2)
-    lo0, hi0 = lo, hi
-    while lo > 1 and lo0 - lo < lim and 0.015 < alpha[lo - 1] < alpha[lo] - 0.004:
-        lo -= 1
-    while hi < n - 1 and hi - hi0 < lim and alpha[hi - 1] + 0.004 < alpha[hi] < 0.985:
-        hi += 1
-    a0, a1 = alpha[lo - 1], alpha[min(hi, n - 1)]
-    prog = (alpha[lo:hi] - a0) / (a1 - a0) if a1 - a0 > 0.2 else alpha[lo:hi]
-    resid = float(np.mean(np.sqrt(((g[lo:hi] - blend[lo:hi]) ** 2).reshape(hi - lo, -1).mean(1)) / rms_ab))
-    mono = float(np.mean(np.diff(alpha[lo - 1:min(hi, n - 1) + 1]) > -0.05))
-    return SpanType("dissolve", lo, hi, easing_of(prog), float(np.clip(0.5 * mono + 0.5 * (1 - resid), 0, 1)), hist)
-
-
-# ---------------------------------------------------------------------------
 # Shared streaming machinery
 # ---------------------------------------------------------------------------
 
-_ANY = frozenset(TYPES)
+_ANY = frozenset(TRANSITION_TYPES)
+
+
+class Candidate(NamedTuple):
+    """A region that may hold a transition: frame ``lo`` still shows the old shot, ``hi`` the new one."""
+
+    lo: int
+    hi: int
+    confidence: float  # 0..1, from the detector that proposed it
+    allowed: frozenset[str]  # transition types it may be typed as
+    long_range_only: bool = False  # proposed by the long-range difference alone
 
 
 class _Streaming:
@@ -282,24 +106,24 @@ class _Streaming:
         self.frame_size = frame_size
         self.every_s = 0.0
         self.fps = float(info.frame_rate) if info is not None and info.frame_rate else 25.0
-        self.k = max(3, int(round(0.4 * self.fps)))  # long-range distance (frames)
+        self.k = max(3, int(round(LONG_RANGE_S * self.fps)))  # long-range distance (frames)
         self.max_span = max(2 * self.k + 4, int(round(max_span_s * self.fps)))
         self._buf: collections.deque = collections.deque(maxlen=self.max_span + 4 * self.k + 16 + extra_buffer)
         self._first_idx = 0  # frame index of self._buf[0]
         self.times: list[float] = []
         self.transitions: list[Transition] = []
         self._last_end = 0  # last frame index used by an accepted transition
-        self._cands: list[tuple] = []  # (lo, hi, confidence, allowed types[, long-range only])
+        self._cands: list[Candidate] = []
         self.long_threshold = long_threshold
         self.long_types = long_types
         self._gray: collections.deque = collections.deque(maxlen=2 * self.k + 1)
         self.long: list[float] = []  # mean |luma(t+k) - luma(t-k)| (0..255), index t-k
         self._lopen: tuple[int, int, float] | None = None
-        self._long_cands: list[tuple] = []
+        self._long_cands: list[Candidate] = []
         # long-range candidates may merge with the others (True) or only fill gaps (False)
         self.long_merges = True
         self._model_spans: list[tuple[int, int]] = []  # regions the subclass proposed (bounded by #transitions)
-        self.flat: list[bool] = []  # frame is near-black/white and uniform
+        self.uniform: list[bool] = []  # frame is near-black/white and uniform
         self.mean_luma: list[float] = []  # mean luma per frame (0..255)
         self._spans: list[tuple[int, int]] = []  # frame spans of accepted transitions
 
@@ -314,7 +138,7 @@ class _Streaming:
         self.times.append(float(t_s))
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
         m, s = float(gray.mean()), float(gray.std())
-        self.flat.append((m < 24 or m > 232) and s < 14)
+        self.uniform.append((m < DARK_LUMA or m > BRIGHT_LUMA) and s < FLAT_STD)
         self.mean_luma.append(m)
         self._gray.append(gray)
         if len(self._gray) == self._gray.maxlen:
@@ -361,7 +185,7 @@ class _Streaming:
                 hi += 1
             c_lo, c_hi = a + lo + self.k, a + hi + self.k  # centred frame indices
             conf = float(np.clip(d[j] / 60, 0.3, 1))
-            self._long_cands.append((c_lo - 2, c_hi + 2, conf, self.long_types, True))
+            self._long_cands.append(Candidate(c_lo - 2, c_hi + 2, conf, self.long_types, True))
 
     def _frames(self, lo: int, hi: int) -> np.ndarray | None:
         """Frames lo..hi-1 (clamped to the clip) if still buffered."""
@@ -375,17 +199,17 @@ class _Streaming:
             return self.times[k]
         return self.times[-1] + (k - self.n + 1) / self.fps
 
-    def _extend_flat(self, lo: int, hi: int) -> tuple[int, int]:
+    def _extend_uniform(self, lo: int, hi: int) -> tuple[int, int]:
         """Grow a region that holds or touches near-black/white frames over the whole
         flat run and the luma ramps into and out of it (a fade through black/white)."""
         lo, hi = max(0, lo), min(self.n - 1, hi)
-        flats = [j for j in range(max(0, lo - 1), min(self.n, hi + 2)) if self.flat[j]]
+        flats = [j for j in range(max(0, lo - 1), min(self.n, hi + 2)) if self.uniform[j]]
         if not flats:
             return lo, hi
         first, last = flats[0], flats[-1]
-        while first > 0 and self.flat[first - 1]:
+        while first > 0 and self.uniform[first - 1]:
             first -= 1
-        while last < self.n - 1 and self.flat[last + 1]:
+        while last < self.n - 1 and self.uniform[last + 1]:
             last += 1
         m = self.mean_luma
         level = 0.0 if m[first] < 128 else 255.0
@@ -404,40 +228,40 @@ class _Streaming:
         if final:
             horizon = self.n + 10 ** 9
         if self._long_cands:
-            done = [c for c in self._long_cands if c[1] < horizon]
-            self._long_cands = [c for c in self._long_cands if c[1] >= horizon]
+            done = [c for c in self._long_cands if c.hi < horizon]
+            self._long_cands = [c for c in self._long_cands if c.hi >= horizon]
             for c in done:
-                if self.long_merges or not any(x[0] <= c[1] and c[0] <= x[1] for x in self._model_spans):
+                if self.long_merges or not any(x[0] <= c.hi and c.lo <= x[1] for x in self._model_spans):
                     self._cands.append(c)
-        ready = sorted(c for c in self._cands if c[1] < horizon)
+        ready = sorted(c for c in self._cands if c.hi < horizon)
         if not ready:
             return
-        self._cands = [c for c in self._cands if c[1] >= horizon]
-        groups: list[list[tuple]] = []
+        self._cands = [c for c in self._cands if c.hi >= horizon]
+        groups: list[list[Candidate]] = []
         for c in ready:
-            lo, hi = self._extend_flat(c[0], c[1])
-            c = (lo, hi, c[2], c[3], len(c) > 4 and c[4])
-            if groups and c[0] <= max(x[1] for x in groups[-1]):
+            lo, hi = self._extend_uniform(c.lo, c.hi)
+            c = c._replace(lo=lo, hi=hi)
+            if groups and c.lo <= max(x.hi for x in groups[-1]):
                 groups[-1].append(c)
             else:
                 groups.append([c])
         for grp in groups:
-            lo = min(x[0] for x in grp)
-            hi = max(x[1] for x in grp)
-            allowed = frozenset().union(*(x[3] for x in grp))
-            conf = max(x[2] for x in grp)
-            long_only = all(x[4] if len(x) > 4 else False for x in grp)
-            if long_only and any(s_ - 2 <= hi and lo <= e_ + 2 for s_, e_ in self._spans):
-                continue  # the long-range echo of a transition already typed
-            cuts = [x for x in grp if x[1] - x[0] == 1]
-            if cuts and len(grp) > 1 and not any(self.flat[lo:hi + 1]):
-                # sharp steps inside a wider region: try them as cuts first
-                before = len(self.transitions)
-                for c in sorted(cuts):
-                    self._type_region(c[0] - 1, c[1] + 1, c[2], c[3])
-                if len(self.transitions) > before:
-                    continue
-            self._type_region(lo, hi, conf, allowed)
+            self._type_group(grp)
+
+    def _type_group(self, grp: list[Candidate]) -> None:
+        """Type one group of overlapping candidates (sharp steps inside it tried as cuts first)."""
+        lo = min(x.lo for x in grp)
+        hi = max(x.hi for x in grp)
+        if all(x.long_range_only for x in grp) and any(s_ - 2 <= hi and lo <= e_ + 2 for s_, e_ in self._spans):
+            return  # the long-range echo of a transition already typed
+        cuts = [x for x in grp if x.hi - x.lo == 1]
+        if cuts and len(grp) > 1 and not any(self.uniform[lo:hi + 1]):
+            before = len(self.transitions)
+            for c in sorted(cuts):
+                self._type_region(c.lo - 1, c.hi + 1, c.confidence, c.allowed)
+            if len(self.transitions) > before:
+                return
+        self._type_region(lo, hi, max(x.confidence for x in grp), frozenset().union(*(x.allowed for x in grp)))
 
     def _type_region(self, lo: int, hi: int, confidence: float, allowed: frozenset[str] = _ANY) -> None:
         """Type the candidate whose old shot shows at frame lo and new shot at frame hi."""
@@ -534,7 +358,7 @@ class TransNetDetector(_Streaming):
         while self._scan < known:
             k = self._scan
             p = max(self.single[k], self.many[k])
-            if p >= self.threshold or (self._seg is not None and self.flat[k]):
+            if p >= self.threshold or (self._seg is not None and self.uniform[k]):
                 if self._seg is None:
                     self._seg = (k, k, p)
                 else:
@@ -553,7 +377,7 @@ class TransNetDetector(_Streaming):
         first, last, peak = self._seg
         self._seg = None
         # the single head marks the last frame of the old shot; many-hot covers the span
-        self._cands.append((first - 2, last + 3, peak, _ANY))
+        self._cands.append(Candidate(first - 2, last + 3, peak, _ANY))
         self._model_spans.append((first - 2, last + 3))
 
     def finish(self) -> ShotResult:
@@ -565,7 +389,7 @@ class TransNetDetector(_Streaming):
             else:
                 self._segments(True)
             self._finish_common()
-        prov = models.session_provider(self.session)
+        prov = session_provider(self.session)
         return self.result(prov, threshold=self.threshold)
 
 
@@ -646,7 +470,7 @@ class ClassicalDetector(_Streaming):
             t = self._cut_scan
             conf = self._cut_at(t)
             if conf is not None:
-                self._cands.append((t - 1, t, conf, _ANY))
+                self._cands.append(Candidate(t - 1, t, conf, _ANY))
             self._cut_scan += 1
         self._flush(self.n - 2 * self.k - 3, final=False)
 
@@ -659,16 +483,18 @@ class ClassicalDetector(_Streaming):
 
 
 # ---------------------------------------------------------------------------
-# Factory and Style DNA fields
+# Factory
 # ---------------------------------------------------------------------------
 
 
-def make_detector(info: VideoInfo | None, *, use_model: bool = True, batch: int = 2) -> TransNetDetector | ClassicalDetector:
-    """The TransNetV2 detector when the model is prepared (and ``use_model``), else the
+def make_detector(info: VideoInfo | None, *, models: ModelRegistry | None = None, use_model: bool = True,
+                  batch: int = 2) -> TransNetDetector | ClassicalDetector:
+    """The TransNetV2 detector when ``models`` holds it (and ``use_model``), else the
     classical fallback. On the CPU provider the int8 graph is used when prepared
-    (:func:`transnet_session`). ``batch``: 100-frame windows per session.run."""
+    (:func:`transnet_session`). ``models`` None: :meth:`ModelRegistry.from_environ`.
+    ``batch``: 100-frame windows per session.run."""
     if use_model:
-        sess = transnet_session()
+        sess = transnet_session(models or ModelRegistry.from_environ())
         if sess is not None:
             return TransNetDetector(info, sess, batch=batch)
     return ClassicalDetector(info)
@@ -677,71 +503,15 @@ def make_detector(info: VideoInfo | None, *, use_model: bool = True, batch: int 
 INT8_FILE = "transnetv2.int8.onnx"
 
 
-def transnet_session() -> Any:
-    """The shared TransNetV2 session, None when the model is not prepared.
+def transnet_session(models: ModelRegistry) -> Any:
+    """The shared TransNetV2 session of ``models``, None when the model is not prepared.
 
     On the CPU provider the static int8 graph (``transnetv2.int8.onnx``, written by
-    ``models.prepare``) is used when present: same quality on the evaluation set at about
-    twice the speed (bench/shots.py); CUDA uses the fp32 graph.
+    ``clipzy models prepare``) is used when present: same quality on the evaluation set at
+    about twice the speed (bench/shots.py); CUDA uses the fp32 graph.
     """
-    if models.model_file("transnetv2").is_file() and models.providers()[0] == "CPUExecutionProvider":
+    if models.is_available("transnetv2") and models.providers()[0] == "CPUExecutionProvider":
         int8 = models.derived_file("transnetv2", INT8_FILE)
         if int8 is not None:
             return models.session("transnetv2", path=int8)
     return models.session("transnetv2")
-
-
-def _ms(x: float) -> int:
-    return int(round(x * 1000))
-
-
-def shot_fields(result: ShotResult, duration_s: float) -> dict[str, Any]:
-    """Style DNA fields ``shots``, ``transitions``, ``pacing`` (without
-    ``cuts_on_beat_ratio``), ``cut_frequency``, ``primary_transition``,
-    ``secondary_transition`` (STYLE_DNA.md), times in integer milliseconds."""
-    if duration_s is None or duration_s < 0:
-        raise ValueError("duration_s must be >= 0")
-    shots = result.shots_s(duration_s)
-    lengths = [_ms(b) - _ms(a) for a, b in shots]
-    pacing: dict[str, Any] = {"shot_count": len(shots)}
-    if lengths:
-        pacing.update(mean_shot_ms=int(round(statistics.fmean(lengths))),
-                      median_shot_ms=int(round(statistics.median(lengths))),
-                      std_shot_ms=int(round(statistics.pstdev(lengths))),
-                      min_shot_ms=min(lengths), max_shot_ms=max(lengths))
-    else:
-        pacing.update(mean_shot_ms=None, median_shot_ms=None, std_shot_ms=None, min_shot_ms=None, max_shot_ms=None)
-    trs = [tr for tr in result.transitions if tr.start_s <= duration_s + 1e-6]
-    by_type: dict[str, list[Transition]] = {}
-    for tr in trs:
-        by_type.setdefault(tr.type, []).append(tr)
-    order = sorted(by_type, key=lambda k: (-len(by_type[k]), -sum(t.confidence for t in by_type[k]), TYPES.index(k)))
-
-    def summary(kind: str) -> dict[str, Any]:
-        items = by_type[kind]
-        if kind == "cut":
-            return {"type": "cut", "duration_ms": 0, "easing": "linear"}
-        dur = int(round(statistics.median(_ms(t.end_s) - _ms(t.start_s) for t in items)))
-        counts = collections.Counter(t.easing for t in items)
-        easing = max(EASINGS, key=lambda e: (counts.get(e, 0), -EASINGS.index(e)))
-        return {"type": kind, "duration_ms": dur, "easing": easing}
-
-    return {
-        "shots": [{"start_ms": _ms(a), "end_ms": _ms(b)} for a, b in shots],
-        "transitions": [{"start_ms": _ms(t.start_s), "end_ms": _ms(t.end_s), "type": t.type,
-                         "confidence": round(float(t.confidence), 3)} for t in trs],
-        "pacing": pacing,
-        "cut_frequency": round(len(trs) / (duration_s / 60.0), 3) if duration_s > 0 else None,
-        "primary_transition": summary(order[0]) if order else None,
-        "secondary_transition": summary(order[1]) if len(order) > 1 else None,
-    }
-
-
-def detect(path: str, *, use_model: bool = True, info: VideoInfo | None = None, control: Any = None) -> ShotResult:
-    """Convenience: probe, pump every frame of ``path`` through one detector, finish."""
-    from ..media import FramePump, probe
-
-    info = info or probe(path)
-    det = make_detector(info, use_model=use_model)
-    FramePump(path, [det], info=info).run(control)
-    return det.finish()

@@ -1,6 +1,6 @@
 """Speech detection: Silero VAD (v5/v6 ONNX) on onnxruntime, with an energy fallback.
 
-Silero VAD (``models.session("silero_vad")``, from the silero-vad 6.2.3 wheel) runs at
+Silero VAD (the ``silero_vad`` model of :class:`clipzy.engine.models.ModelRegistry`, from the silero-vad 6.2.3 wheel) runs at
 16 kHz on 512-sample chunks (32 ms). Its ONNX graph takes ``input`` [batch, 576] = the
 last 64 samples of the previous chunk (context) + 512 new samples, ``state``
 [2, batch, 128] (recurrent state, zeros at the start) and ``sr`` (int64, 16000), and
@@ -9,7 +9,7 @@ returns ``output`` [batch, 1] (speech probability) and ``stateN``.
 The context is raw audio, so every chunk's input is built up front with one strided
 view; only the state is carried from call to call, so the model runs sequentially, one
 ``session.run`` per chunk with pre-built arrays (no per-chunk numpy work). The session
-runs on one intra-op thread (models.SESSION_THREADS): ~130 µs per chunk here against
+runs on one intra-op thread (``models.SESSION_THREADS``): ~130 µs per chunk here against
 ~530 µs with the default pool, so a minute of audio (1875 chunks) takes ~0.25 s.
 Batching independent parts of the signal was measured and rejected: Silero's state
 keeps more than 1 s of memory (|Δp| up to 0.7 against the sequential run after a 1 s
@@ -30,6 +30,8 @@ consonants and short word gaps fail the frame test). It cannot tell speech from 
 from __future__ import annotations
 
 import numpy as np
+
+from ..models import ModelRegistry
 
 SR = 16000
 CHUNK = 512
@@ -127,7 +129,7 @@ def energy_probabilities(x: np.ndarray) -> tuple[np.ndarray, float]:
     return speechy.astype(np.float32), hop / SR
 
 
-def to_16k(x: np.ndarray, sr: int) -> np.ndarray:
+def to_16k(x: np.ndarray, *, sr: int) -> np.ndarray:
     """Mono float32 at 16 kHz (soxr HQ resampling when ``sr`` differs)."""
     if sr <= 0:
         raise ValueError(f"sr must be > 0, got {sr}")
@@ -139,22 +141,19 @@ def to_16k(x: np.ndarray, sr: int) -> np.ndarray:
     return soxr.resample(x, sr, SR, quality="HQ").astype(np.float32)
 
 
-def detect_speech(mono_16k: np.ndarray, *, sr: int = SR,
+def detect_speech(mono_16k: np.ndarray, *, sr: int = SR, models: ModelRegistry | None = None,
                   use_model: bool = True) -> tuple[list[tuple[float, float]], str]:
     """Speech segments [(start_s, end_s)] of ``mono_16k`` and the detector's name.
 
-    ``sr`` other than 16000 is resampled (soxr). Silero VAD when the model is prepared
-    (and ``use_model``), else the energy/flatness fallback (see module doc).
+    ``sr`` other than 16000 is resampled (soxr). Silero VAD when ``models`` holds it (and
+    ``use_model``; ``models`` None: :meth:`ModelRegistry.from_environ`), else the
+    energy/flatness fallback (see module doc).
     """
     if sr <= 0:
         raise ValueError(f"sr must be > 0, got {sr}")
-    x = to_16k(mono_16k, sr)
+    x = to_16k(mono_16k, sr=sr)
     duration = x.size / SR
-    sess = None
-    if use_model:
-        from .. import models
-
-        sess = models.session("silero_vad")
+    sess = (models or ModelRegistry.from_environ()).session("silero_vad") if use_model else None
     if sess is not None:
         probs = silero_probabilities(sess, x)
         return segments_from_probs(probs, hop_s=CHUNK / SR, duration_s=duration), SILERO_NAME

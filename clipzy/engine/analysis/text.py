@@ -64,7 +64,7 @@ Overlay fields
   observations. Text on a background of two or more contrasting colours (white letters
   on a black band over green) can be given the band's colour: two classes cannot
   describe three.
-* ``start_ms``, ``duration_ms``: integer milliseconds.
+* ``start_s``, ``end_s``: seconds (the Style DNA writes ``start_ms``/``duration_ms``).
 
 Speed
 -----
@@ -98,6 +98,8 @@ import cv2
 import numpy as np
 
 from ..media import VideoInfo, fit_width
+from ..models import ModelRegistry
+from ..terms import POSITIONS
 
 log = logging.getLogger("clipzy.text")
 
@@ -133,11 +135,7 @@ MATCH_SIMILARITY = 0.8
 #: use_subtitles: share of a shot that bottom-third text must cover for the shot to count.
 CAPTION_SHOT_COVER = 0.5
 
-GRID = (
-    ("top-left", "top-center", "top-right"),
-    ("middle-left", "center", "middle-right"),
-    ("bottom-left", "bottom-center", "bottom-right"),
-)
+GRID = (POSITIONS[0:3], POSITIONS[3:6], POSITIONS[6:9])  # rows of the 3×3 position grid
 
 _THUMB = (64, 36)
 _LINE_THUMB = (96, 24)
@@ -150,8 +148,7 @@ _MAX_VARIANTS = 16  # per-track distinct readings kept
 # ---------------------------------------------------------------------------
 
 _engine_lock = threading.Lock()  # guards creation and every call (rapidocr mutates itself)
-_engine: Any = None
-_engine_tried = False
+_engines: dict[tuple[str, ...], Any] = {}  # providers → engine (None: unavailable)
 
 
 def model_dir() -> Path | None:
@@ -163,12 +160,16 @@ def model_dir() -> Path | None:
     return Path(rapidocr.__file__).resolve().parent / "models"
 
 
-def _build_engine(models: Path | None = None) -> Any:
+def _build_engine(models: Path | None = None, providers: tuple[str, ...] | None = None) -> Any:
     """A new RapidOCR engine on the bundled model files only; None if they are missing.
 
-    Raises nothing: any load failure is logged and gives None.
+    ``providers``: the onnxruntime execution providers its sessions use (default: those of
+    :meth:`ModelRegistry.from_environ`). Raises nothing: any load failure is logged and
+    gives None.
     """
     models = models if models is not None else model_dir()
+    if providers is None:
+        providers = tuple(ModelRegistry.from_environ().providers())
     if models is None:
         log.warning("rapidocr is not installed: on-screen text detection unavailable")
         return None
@@ -180,9 +181,7 @@ def _build_engine(models: Path | None = None) -> Any:
     try:
         from rapidocr import RapidOCR
 
-        from ..models import providers
-
-        use_cuda = "CUDAExecutionProvider" in providers()
+        use_cuda = "CUDAExecutionProvider" in providers
         params: dict[str, Any] = {
             "Global.log_level": "error",
             "Global.use_cls": False,
@@ -205,7 +204,7 @@ def _build_engine(models: Path | None = None) -> Any:
         probe = np.full((64, 256, 3), 255, np.uint8)
         cv2.putText(probe, "OK 12", (8, 44), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (0, 0, 0), 2, cv2.LINE_AA)
         engine(probe, use_det=True, use_cls=False, use_rec=True)
-        _use_own_sessions(engine, files["det"], files["rec"])
+        _use_own_sessions(engine, files["det"], files["rec"], providers)
         engine(probe, use_det=True, use_cls=False, use_rec=True)
         return engine
     except Exception as exc:  # noqa: BLE001 - any failure means "unavailable"
@@ -231,7 +230,7 @@ def ocr_threads() -> int:
     return max(1, min(4, cpus))
 
 
-def _use_own_sessions(engine: Any, det_path: Path, rec_path: Path) -> None:
+def _use_own_sessions(engine: Any, det_path: Path, rec_path: Path, providers: tuple[str, ...]) -> None:
     """Run rapidocr's det/rec on sessions made here: clipzy's providers, no spin-waiting.
 
     rapidocr builds its sessions with onnxruntime's default thread pool, whose workers
@@ -242,8 +241,6 @@ def _use_own_sessions(engine: Any, det_path: Path, rec_path: Path) -> None:
     rapidocr version lays its objects out differently, its own sessions are kept.
     """
     import onnxruntime as ort
-
-    from ..models import providers
 
     targets = []
     for holder, path in ((getattr(engine, "text_det", None), det_path), (getattr(engine, "text_rec", None), rec_path)):
@@ -260,22 +257,22 @@ def _use_own_sessions(engine: Any, det_path: Path, rec_path: Path) -> None:
         so.inter_op_num_threads = 1
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        wrapper.session = ort.InferenceSession(str(path), so, providers=providers())
+        wrapper.session = ort.InferenceSession(str(path), so, providers=list(providers))
 
 
-def engine() -> Any:
-    """The process-wide RapidOCR engine (built on first use), or None when unavailable."""
-    global _engine, _engine_tried
+def engine(providers: tuple[str, ...] | None = None) -> Any:
+    """The process-wide RapidOCR engine for ``providers`` (built on first use; default: those
+    of :meth:`ModelRegistry.from_environ`), or None when unavailable."""
+    key = tuple(providers) if providers is not None else tuple(ModelRegistry.from_environ().providers())
     with _engine_lock:
-        if not _engine_tried:
-            _engine = _build_engine()
-            _engine_tried = True
-        return _engine
+        if key not in _engines:
+            _engines[key] = _build_engine(providers=key)
+        return _engines[key]
 
 
-def is_available() -> bool:
-    """Whether on-screen text detection can run in this process."""
-    return engine() is not None
+def is_available(providers: tuple[str, ...] | None = None) -> bool:
+    """Whether on-screen text detection can run in this process (see :func:`engine`)."""
+    return engine(providers) is not None
 
 
 @dataclass(frozen=True)
@@ -304,17 +301,17 @@ def crop_line(img: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(crop)
 
 
-def normalise(text: str) -> str:
+def normalise_whitespace(text: str) -> str:
     """Whitespace-normalised text: runs of whitespace become one space, ends stripped."""
     return " ".join(str(text).split())
 
 
-def detect_lines(image_bgr: np.ndarray) -> list[np.ndarray] | None:
+def detect_lines(image_bgr: np.ndarray, *, ocr: Any = None) -> list[np.ndarray] | None:
     """Text-line quads (each (4, 2) float32, image pixels) in a BGR uint8 image.
 
-    None when the detector is unavailable.
+    ``ocr``: the engine to use (default :func:`engine`). None when the detector is unavailable.
     """
-    eng = engine()
+    eng = ocr if ocr is not None else engine()
     if eng is None:
         return None
     with _engine_lock:
@@ -325,9 +322,9 @@ def detect_lines(image_bgr: np.ndarray) -> list[np.ndarray] | None:
     return [np.asarray(b, np.float32).reshape(4, 2) for b in boxes]
 
 
-def recognise(crops_bgr: list[np.ndarray]) -> list[tuple[str, float]] | None:
+def recognise(crops_bgr: list[np.ndarray], *, ocr: Any = None) -> list[tuple[str, float]] | None:
     """(whitespace-normalised text, score 0–1) of each upright BGR line crop; None if unavailable."""
-    eng = engine()
+    eng = ocr if ocr is not None else engine()
     if eng is None:
         return None
     out: list[tuple[str, float]] = []
@@ -336,7 +333,7 @@ def recognise(crops_bgr: list[np.ndarray]) -> list[tuple[str, float]] | None:
             r = eng(crop, use_det=False, use_cls=False, use_rec=True)
             txts = getattr(r, "txts", None) or ("",)
             scores = getattr(r, "scores", None) or (0.0,)
-            out.append((normalise(txts[0]), float(scores[0])))
+            out.append((normalise_whitespace(txts[0]), float(scores[0])))
     return out
 
 
@@ -477,20 +474,48 @@ class _Line:
     score: float = 0.0
 
 
+@dataclass(frozen=True)
+class TextOverlay:
+    """Text that stayed on screen. Times in seconds; ``size_px`` and ``color`` None when the
+    glyphs could not be measured; ``centre_y`` = the text's mean centre height as a share of
+    the frame (0 top – 1 bottom)."""
+
+    content: str
+    position: str  # a cell of :data:`clipzy.engine.terms.POSITIONS`
+    size_px: int | None  # text height in display pixels of the source video
+    color: str | None  # "#rrggbb"
+    start_s: float
+    end_s: float
+    centre_y: float | None = None
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """What :class:`TextAnalyzer` found: overlays in time order, the subtitle verdict (None
+    when detection is unavailable) and which detector ran."""
+
+    overlays: list[TextOverlay]
+    use_subtitles: bool | None
+    detector: str
+
+
 class TextAnalyzer:
     """FramePump consumer that finds on-screen text (see the module docstring).
 
-    ``every_s``: seconds between sampled frames (> 0; default 0.5 s).
+    ``every_s``: seconds between sampled frames (> 0; default 0.5 s). ``models``: the
+    registry whose execution providers the OCR sessions use (None:
+    :meth:`ModelRegistry.from_environ`).
     """
 
-    def __init__(self, info: VideoInfo, *, every_s: float = 0.5) -> None:
+    def __init__(self, info: VideoInfo, *, every_s: float = 0.5, models: ModelRegistry | None = None) -> None:
         if not (isinstance(every_s, (int, float)) and math.isfinite(every_s) and every_s > 0):
             raise ValueError(f"every_s must be a finite number > 0, got {every_s!r}")
         self.info = info
         self.every_s = float(every_s)
         self.frame_size = fit_width(info, min(ANALYSIS_WIDTH, max(2, info.width)))
         self.max_gap_s = 2.0 * self.every_s + 1e-3
-        self.available = is_available()
+        self._ocr = engine(tuple((models or ModelRegistry.from_environ()).providers()))
+        self.available = self._ocr is not None
         self.frames_seen = 0
         self.frames_ocr = 0
         self.lines_recognised = 0
@@ -524,10 +549,20 @@ class TextAnalyzer:
         self._prev_t = float(t_s)
 
     def _ocr_frame(self, image: np.ndarray, t: float) -> None:
+        """Detect and read the lines of one changed frame, then update the tracks."""
         self.frames_ocr += 1
-        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        lines = self._read_lines(np.ascontiguousarray(image[:, :, ::-1]))
+        kept = [ln for ln in lines if ln.text and ln.score >= MIN_SCORE and _alnum(ln.text) >= MIN_ALNUM]
+        kept.sort(key=lambda ln: -ln.score)
+        matched: set[int] = set()
+        for ln in kept:
+            self._match(ln, t, matched)
+        self._expire(matched, t)
+
+    def _read_lines(self, bgr: np.ndarray) -> list["_Line"]:
+        """The detected lines of a BGR frame, each read (or its live track's reading reused)."""
         lines: list[_Line] = []
-        for q in detect_lines(bgr) or []:
+        for q in detect_lines(bgr, ocr=self._ocr) or []:
             box = (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
             crop = crop_line(bgr, q)
             line = _Line(q, box, crop, _thumb(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), _LINE_THUMB))
@@ -541,43 +576,46 @@ class TextAnalyzer:
             lines.append(line)
         unread = [ln for ln in lines if ln.text is None]
         if unread:
-            reads = recognise([ln.crop for ln in unread]) or []
+            reads = recognise([ln.crop for ln in unread], ocr=self._ocr) or []
             self.lines_recognised += len(reads)
             for ln, (txt, sc) in zip(unread, reads):
                 ln.text, ln.score = txt, sc
+        return lines
 
-        matched: set[int] = set()
-        kept = [ln for ln in lines if ln.text and ln.score >= MIN_SCORE and _alnum(ln.text) >= MIN_ALNUM]
-        kept.sort(key=lambda ln: -ln.score)
-        for ln in kept:
-            key = ln.text.casefold()
-            best, best_rank = None, None
-            for j, tr in enumerate(self._live):
-                if j in matched:
-                    continue
-                overlap = _iou(ln.box, tr.box)[1]
-                if overlap < MATCH_OVERLAP:
-                    continue
-                sim = 1.0 if key == tr.key else difflib.SequenceMatcher(None, key, tr.key).ratio()
-                if sim < MATCH_SIMILARITY:
-                    continue
-                rank = (sim, overlap)
-                if best_rank is None or rank > best_rank:
-                    best, best_rank = j, rank
-            if best is None:
-                start = t if self._prev_t is None else 0.5 * (self._prev_t + t)
-                tr = _Track(key=key, start_s=start, last_seen=t, box=ln.box, thumb=ln.thumb, last_score=ln.score)
-                self._live.append(tr)
-                matched.add(len(self._live) - 1)
-            else:
-                tr = self._live[best]
-                matched.add(best)
-                tr.samples += 1
-                tr.last_seen = t
-                tr.absent_since = None
-                tr.box, tr.thumb, tr.last_score = ln.box, ln.thumb, ln.score
-            self._observe(tr, ln)
+    def _match(self, ln: "_Line", t: float, matched: set[int]) -> None:
+        """Join a kept reading to the best live track not yet ``matched`` in this frame (or
+        start a track); adds the track's index to ``matched``."""
+        assert ln.text is not None
+        key = ln.text.casefold()
+        best, best_rank = None, None
+        for j, tr in enumerate(self._live):
+            if j in matched:
+                continue
+            overlap = _iou(ln.box, tr.box)[1]
+            if overlap < MATCH_OVERLAP:
+                continue
+            sim = 1.0 if key == tr.key else difflib.SequenceMatcher(None, key, tr.key).ratio()
+            if sim < MATCH_SIMILARITY:
+                continue
+            rank = (sim, overlap)
+            if best_rank is None or rank > best_rank:
+                best, best_rank = j, rank
+        if best is None:
+            start = t if self._prev_t is None else 0.5 * (self._prev_t + t)
+            tr = _Track(key=key, start_s=start, last_seen=t, box=ln.box, thumb=ln.thumb, last_score=ln.score)
+            self._live.append(tr)
+            best = len(self._live) - 1
+        else:
+            tr = self._live[best]
+            tr.samples += 1
+            tr.last_seen = t
+            tr.absent_since = None
+            tr.box, tr.thumb, tr.last_score = ln.box, ln.thumb, ln.score
+        matched.add(best)
+        self._observe(tr, ln)
 
+    def _expire(self, matched: set[int], t: float) -> None:
+        """Tracks not seen in this frame: keep them while one missed sample may be bridged, else close."""
         still: list[_Track] = []
         for j, tr in enumerate(self._live):
             if j in matched:
@@ -618,8 +656,8 @@ class TextAnalyzer:
 
     # -- results -------------------------------------------------------------
 
-    def overlays(self) -> list[dict[str, Any]]:
-        """The ``text_overlays`` entries (closes tracks still open: call once, at the end)."""
+    def overlays(self) -> list[TextOverlay]:
+        """The overlays in time order (closes tracks still open: call once, at the end)."""
         for tr in self._live:
             self._close(tr, t_absent=tr.absent_since)
         self._live = []
@@ -635,51 +673,34 @@ class TextAnalyzer:
                 m = np.median(np.asarray(tr.colours, np.float64), axis=0)
                 colour = "#{:02x}{:02x}{:02x}".format(*(int(round(v)) for v in m))
             size = int(round(float(np.median(tr.heights)) * scale)) if tr.heights else None
-            start_ms = int(round(tr.start_s * 1000))
-            out.append({
-                "content": tr.content(),
-                "position": grid_cell(cx, cy, fw, fh),
-                "size": size,
-                "color": colour,
-                "start_ms": start_ms,
-                "duration_ms": max(0, int(round(tr.end_s * 1000)) - start_ms),
-                "_cy": cy / fh,
-            })
+            out.append(TextOverlay(tr.content(), grid_cell(cx, cy, fw, fh), size, colour, tr.start_s, tr.end_s, cy / fh))
         return out
 
-    def finish(self, shots_s: list[tuple[float, float]] | None = None) -> dict[str, Any]:
-        """``{"text_overlays", "use_subtitles", "detector"}``; ``shots_s`` in seconds."""
+    def finish(self, shots_s: list[tuple[float, float]] | None = None) -> TextResult:
+        """The overlays and the ``use_subtitles`` verdict; ``shots_s`` in seconds."""
         if not self.available:
-            return {"text_overlays": [], "use_subtitles": None, "detector": UNAVAILABLE}
+            return TextResult([], None, UNAVAILABLE)
         overlays = self.overlays()
         dur = self.info.duration_seconds or self._last_t
         shots = [(float(a), float(b)) for a, b in (shots_s or []) if b > a] or [(0.0, max(dur, 1e-3))]
-        use = subtitles_rule(overlays, shots)
-        for o in overlays:
-            o.pop("_cy", None)
-        return {"text_overlays": overlays, "use_subtitles": use, "detector": DETECTOR}
+        return TextResult(overlays, subtitles_rule(overlays, shots), DETECTOR)
 
 
-def subtitles_rule(overlays: list[dict[str, Any]], shots_s: list[tuple[float, float]]) -> bool:
+def subtitles_rule(overlays: list[TextOverlay], shots_s: list[tuple[float, float]]) -> bool:
     """The ``use_subtitles`` rule of the module docstring.
 
-    ``overlays``: entries with ``start_ms``, ``duration_ms``, ``content`` and either
-    ``_cy`` (centre height as a share of the frame, 0 top – 1 bottom) or ``position``.
-    ``shots_s``: (start_s, end_s) shot spans, non-empty.
+    ``overlays``: bottom-third text is the overlays whose ``centre_y`` is ≥ 2/3 (or, when
+    it is None, whose ``position`` is a bottom cell). ``shots_s``: (start_s, end_s) shot
+    spans, non-empty.
     """
     if not shots_s:
         raise ValueError("shots_s must hold at least one shot")
-    low = []
-    for o in overlays:
-        cy = o.get("_cy")
-        bottom = cy >= 2.0 / 3.0 if cy is not None else str(o.get("position", "")).startswith("bottom")
-        if bottom:
-            low.append(o)
-    if len({normalise(o["content"]).casefold() for o in low}) < 2:
+    low = [o for o in overlays
+           if (o.centre_y >= 2.0 / 3.0 if o.centre_y is not None else o.position.startswith("bottom"))]
+    if len({normalise_whitespace(o.content).casefold() for o in low}) < 2:
         return False
-    spans = sorted((o["start_ms"] / 1000.0, (o["start_ms"] + o["duration_ms"]) / 1000.0) for o in low)
     union: list[list[float]] = []
-    for a, b in spans:
+    for a, b in sorted((o.start_s, o.end_s) for o in low):
         if union and a <= union[-1][1]:
             union[-1][1] = max(union[-1][1], b)
         else:

@@ -25,7 +25,6 @@ LUT arrays here have shape (N, N, N, 3), float32, indexed ``lut[r, g, b]`` → o
 from __future__ import annotations
 
 import os
-import tempfile
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
@@ -33,6 +32,9 @@ import av
 import av.filter
 import cv2
 import numpy as np
+
+from ..colorspace import lab_to_rgb, unit_rgb_to_lab
+from ..files import atomic_path
 
 SIZE = 33
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)  # the luma_percentiles of color_profile, in order
@@ -48,35 +50,19 @@ def identity(size: int = SIZE) -> np.ndarray:
     return np.stack([r, g, b], axis=-1)
 
 
-def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """sRGB floats 0..1 (..., 3) → CIELAB D65 (..., 3) float32 (OpenCV's conversion)."""
-    a = np.asarray(rgb, dtype=np.float32)
-    shp = a.shape
-    lab = cv2.cvtColor(np.clip(a, 0, 1).reshape(-1, 1, 3), cv2.COLOR_RGB2Lab)
-    return lab.reshape(shp)
-
-
-def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """CIELAB D65 (..., 3) → sRGB floats, clipped to 0..1."""
-    a = np.asarray(lab, dtype=np.float32)
-    shp = a.shape
-    rgb = cv2.cvtColor(a.reshape(-1, 1, 3), cv2.COLOR_Lab2RGB)
-    return np.clip(rgb.reshape(shp), 0.0, 1.0)
-
-
 def _sqrtm_psd(m: np.ndarray) -> np.ndarray:
     w, v = np.linalg.eigh((m + m.T) / 2.0)
     return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
-def mk_transfer(src_mean: Sequence[float], src_cov: np.ndarray, dst_mean: Sequence[float], dst_cov: np.ndarray, *, eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_transfer(src_mean: Sequence[float], src_cov: np.ndarray, dst_mean: Sequence[float], dst_cov: np.ndarray, *, eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
     """Monge–Kantorovich linear map between two Gaussians: returns (T 3×3, offset 3) with
     ``x' = T @ x + offset``. ``eps`` (Lab units²) regularises near-singular covariances
     (e.g. grey footage with zero chroma variance)."""
     ms, mt = np.asarray(src_mean, float), np.asarray(dst_mean, float)
     cs, ct = np.asarray(src_cov, float), np.asarray(dst_cov, float)
     if ms.shape != (3,) or mt.shape != (3,) or cs.shape != (3, 3) or ct.shape != (3, 3):
-        raise ValueError("mk_transfer needs 3-vectors and 3×3 covariances")
+        raise ValueError("gaussian_transfer needs 3-vectors and 3×3 covariances")
     cs = cs + eps * np.eye(3)
     ct = ct + eps * np.eye(3)
     s_half = _sqrtm_psd(cs)
@@ -165,8 +151,8 @@ def build_lut(footage_profile: Mapping[str, Any] | None, template_profile: Mappi
     if src is None or dst is None:
         return ident
     (ms, cs, ps), (mt, ct, pt) = src, dst
-    t, off = mk_transfer(ms, cs, mt, ct)
-    lab = rgb_to_lab(ident).reshape(-1, 3).astype(np.float64)
+    t, off = gaussian_transfer(ms, cs, mt, ct)
+    lab = unit_rgb_to_lab(ident).reshape(-1, 3).astype(np.float64)
     out = lab @ t.T + off
     if ps is not None and pt is not None:
         kx, ky = tone_curve(ps, pt)
@@ -219,18 +205,10 @@ def write_cube(path: str | os.PathLike[str], lut: np.ndarray, *, title: str = "c
     rows = np.clip(lut, 0.0, 1.0).transpose(2, 1, 0, 3).reshape(-1, 3)  # b slowest, r fastest
     path = os.fspath(path)
     body = "\n".join(f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in rows.tolist())
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".cube-", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(f'TITLE "{title}"\nLUT_3D_SIZE {n}\nDOMAIN_MIN 0.0 0.0 0.0\nDOMAIN_MAX 1.0 1.0 1.0\n')
-            fh.write(body)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="ascii") as fh:
+        fh.write(f'TITLE "{title}"\nLUT_3D_SIZE {n}\nDOMAIN_MIN 0.0 0.0 0.0\nDOMAIN_MAX 1.0 1.0 1.0\n')
+        fh.write(body)
+        fh.write("\n")
     return path
 
 

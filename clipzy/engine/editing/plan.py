@@ -1,6 +1,12 @@
 """The edit plan of an apply job (STYLE_DNA.md "The edit plan"): what goes where.
 
-:func:`build_plan` is a pure, deterministic function of its inputs. The rules:
+:func:`build_plan` is a pure, deterministic function of its inputs: what the planner reads
+of the template's Style DNA (:class:`TemplateStyle`, seconds), the footage's analysis
+(:class:`FootageClip`, seconds) and the config. It returns an
+:class:`~clipzy.engine.editing.edit_plan.EditPlan`. It works in three steps, each a
+function: output format and pacing (:func:`output_format`, :func:`_pacing`, beat snapping by
+:func:`snap_to_beats`), transitions (:func:`_transitions`) and footage segments
+(:func:`_segments`, choosing starts with :func:`_choose`). The rules:
 
 * **Output frame**: frame rate = the template's (``frame_rate``; the footage's if the
   template has none). Aspect per ``config["aspect_ratio"]`` (``template`` → the template's
@@ -49,74 +55,144 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from . import crop
 from ..analysis.framing import RoiTrack
 from ..media import VideoInfo
+from ..terms import ASPECT_RATIOS, TRANSITION_TYPES
+from . import crop
+from .edit_plan import CropKey, EditPlan, OutputFormat, PlannedTransition, Segment, Soundtrack
+from .settings import QUALITY, effective_config
 
-VERSION = "1.0"
 MAX_SHORT_SIDE = 1080
 MIN_SEGMENT_S = 0.3  # shortest output shot after beat snapping, seconds
 MIN_JUMP_S = 1.0  # footage skipped between consecutive segments of one footage shot, seconds
 SAME_SHOT_PENALTY = 1.5  # score units: more than the whole motion range (0..1), worth 3 units of distance
 GRID_S = 0.1  # footage search grid, seconds
 TRANSITION_MAX_SHARE = 0.4  # a transition takes at most this share of its shorter neighbour
-TRANSITION_TYPES = ("cut", "dissolve", "fade", "wipe")
-ASPECTS = {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0, "4:5": 4 / 5, "4:3": 4 / 3, "21:9": 21 / 9}
-#: API quality → x264 CRF and preset. The CRFs are the API's (28/23/18). The presets are the
-#: documented faster equivalents of veryfast/medium/slow: medium → ``faster`` and high →
-#: ``medium`` (two to three times faster on small servers; at a fixed CRF the picture quality
-#: is about the same, files are somewhat larger).
-QUALITY = {"low": {"crf": 28, "preset": "veryfast"}, "medium": {"crf": 23, "preset": "faster"}, "high": {"crf": 18, "preset": "medium"}}
-
-DEFAULT_CONFIG: dict[str, Any] = {
-    "quality": "high", "aspect_ratio": "template", "resolution": None, "duration_seconds": None,
-    "audio_source": "auto", "color_strength": 1.0, "transitions": True, "beat_sync": True,
-}
+EDGE_FADE_S = 0.04  # a template transition this close to its start or end is an opening/closing fade, seconds
+MIN_TRANSITION_FRAMES = 2  # a planned transition shorter than this becomes a cut
 
 
-def effective_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``config`` with API defaults filled in and validated (ValueError on bad values)."""
-    c = dict(DEFAULT_CONFIG)
-    for k, v in (config or {}).items():
-        if k not in DEFAULT_CONFIG:
-            raise ValueError(f"unknown config key {k!r}")
-        c[k] = v
-    if c["quality"] not in QUALITY:
-        raise ValueError(f"quality must be low/medium/high, got {c['quality']!r}")
-    if c["aspect_ratio"] not in (*ASPECTS.keys(), "source", "template") or c["aspect_ratio"] in ("4:3", "21:9"):
-        raise ValueError(f"aspect_ratio must be 16:9/9:16/1:1/4:5/source/template, got {c['aspect_ratio']!r}")
-    if c["resolution"] is not None and (isinstance(c["resolution"], bool) or not isinstance(c["resolution"], int) or not 240 <= c["resolution"] <= 2160):
-        raise ValueError(f"resolution must be an integer 240..2160, got {c['resolution']!r}")
-    d = c["duration_seconds"]
-    if d is not None and (isinstance(d, bool) or not isinstance(d, (int, float)) or not d > 0 or not math.isfinite(d)):
-        raise ValueError(f"duration_seconds must be > 0, got {d!r}")
-    if c["audio_source"] not in ("auto", "template", "footage", "mix"):
-        raise ValueError(f"audio_source must be auto/template/footage/mix, got {c['audio_source']!r}")
-    s = c["color_strength"]
-    if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0.0 <= s <= 1.0:
-        raise ValueError(f"color_strength must be within 0..1, got {s!r}")
-    for k in ("transitions", "beat_sync"):
-        if not isinstance(c[k], bool):
-            raise ValueError(f"{k} must be a boolean, got {c[k]!r}")
-    return c
+def whole_ms(t_s: float) -> float:
+    """``t_s`` on the Style DNA's millisecond grid (seconds), so that a plan made from an
+    analysis and one made from the stored Style DNA of the same video agree."""
+    return int(round(t_s * 1000)) / 1000.0
 
 
-def output_size(config: Mapping[str, Any], template_dna: Mapping[str, Any], footage_info: VideoInfo) -> tuple[int, int]:
+@dataclass(frozen=True)
+class TemplateTransition:
+    """One boundary of the template as the planner reuses it."""
+
+    type: str
+    duration_ms: int  # 0 for a cut
+    easing: str
+
+
+@dataclass(frozen=True)
+class TemplateStyle:
+    """What the planner reads of a Style DNA (a template's, or a saved style's), in seconds."""
+
+    duration_s: float
+    frame_rate: float | None
+    aspect_ratio: str | None
+    resolution: tuple[int, int] | None
+    shots_s: list[tuple[float, float]]
+    transitions: list[TemplateTransition]  # boundaries in order, opening/closing fades left out
+    beat_times_s: list[float]
+    music_present: bool
+    integrated_lufs: float | None
+    true_peak_dbtp: float | None
+
+    @classmethod
+    def from_dna(cls, dna: Mapping[str, Any]) -> "TemplateStyle":
+        """Read a Style DNA dict (STYLE_DNA.md; times in ms)."""
+        shots = dna.get("shots") or []
+        duration = float(dna.get("source_duration_seconds") or 0.0)
+        if not duration and shots:
+            duration = shots[-1]["end_ms"] / 1000.0
+        res = dna.get("resolution") or {}
+        loud = dna.get("loudness") or {}
+        beats = [b / 1000.0 for b in ((dna.get("beats") or {}).get("beat_times_ms") or [])]
+        if not beats:
+            beats = [b["timestamp_ms"] / 1000.0 for b in (dna.get("detected_beats") or []) if "timestamp_ms" in b]
+        return cls(
+            duration_s=duration,
+            frame_rate=float(dna["frame_rate"]) if dna.get("frame_rate") else None,
+            aspect_ratio=dna.get("aspect_ratio"),
+            resolution=(int(res["width"]), int(res["height"])) if res.get("width") and res.get("height") else None,
+            shots_s=[(s["start_ms"] / 1000.0, s["end_ms"] / 1000.0) for s in shots
+                     if s.get("end_ms", 0) > s.get("start_ms", 0)],
+            transitions=_template_transitions(dna, duration),
+            beat_times_s=beats,
+            music_present=bool(loud.get("music_present")),
+            integrated_lufs=None if loud.get("integrated_lufs") is None else float(loud["integrated_lufs"]),
+            true_peak_dbtp=None if loud.get("true_peak_dbtp") is None else float(loud["true_peak_dbtp"]),
+        )
+
+
+def _template_transitions(dna: Mapping[str, Any], duration_s: float) -> list[TemplateTransition]:
+    """The template's boundaries (excluding fades at the very start/end), in order."""
+    dur_ms = duration_s * 1000.0
+    edge_ms = EDGE_FADE_S * 1000.0
+    easing = {}
+    for key in ("primary_transition", "secondary_transition"):
+        p = dna.get(key)
+        if p and p.get("type"):
+            easing[p["type"]] = p.get("easing") or "linear"
+    out = []
+    for t in dna.get("transitions") or []:
+        if t.get("end_ms", 0) <= edge_ms or t.get("start_ms", 0) >= dur_ms - edge_ms:
+            continue
+        typ = t.get("type") if t.get("type") in TRANSITION_TYPES else "dissolve"
+        d = 0 if typ == "cut" else max(0, int(t.get("end_ms", 0)) - int(t.get("start_ms", 0)))
+        out.append(TemplateTransition(typ, d, t.get("easing") or easing.get(typ, "linear")))
+    return out
+
+
+@dataclass(frozen=True)
+class FootageClip:
+    """What the planner reads of one footage clip's analysis, in seconds.
+
+    ``shots_s`` lie on the millisecond grid (:func:`whole_ms`); ``motion_per_shot``: the
+    motion intensity (0–100, None when unmeasured) of each of those shots; ``roi``: its
+    region-of-interest track (None: the frame centre); ``speech_s``: its speech spans.
+    """
+
+    info: VideoInfo
+    shots_s: list[tuple[float, float]]
+    motion_per_shot: list[float | None] = field(default_factory=list)
+    roi: RoiTrack | None = None
+    speech_s: list[tuple[float, float]] = field(default_factory=list)
+
+
+def soundtrack_beats(style: TemplateStyle, duration_s: float) -> list[float]:
+    """Template beat times (seconds) on the output clock, repeated per loop of the music."""
+    beats = list(style.beat_times_s)
+    if not beats:
+        return []
+    period = style.duration_s
+    out = list(beats)
+    k = 1
+    while period > 0 and k * period < duration_s:
+        out.extend(b + k * period for b in beats)
+        k += 1
+    return sorted(x for x in out if 0 < x < duration_s)
+
+
+def output_size(config: Mapping[str, Any], style: TemplateStyle, footage_info: VideoInfo) -> tuple[int, int]:
     """(width, height) of the output, even, per the rules in the module docstring."""
     ar = config.get("aspect_ratio", "template")
     aspect: float | None = None
     if ar == "template":
-        aspect = ASPECTS.get(str(template_dna.get("aspect_ratio")))
-        if aspect is None:
-            res = template_dna.get("resolution") or {}
-            if res.get("width") and res.get("height"):
-                aspect = float(res["width"]) / float(res["height"])
-    elif ar in ASPECTS:
-        aspect = ASPECTS[ar]
+        aspect = ASPECT_RATIOS.get(str(style.aspect_ratio))
+        if aspect is None and style.resolution:
+            aspect = float(style.resolution[0]) / float(style.resolution[1])
+    elif ar in ASPECT_RATIOS:
+        aspect = ASPECT_RATIOS[ar]
     if aspect is None:  # "source", or a template without a usable aspect
         aspect = footage_info.width / footage_info.height
     short = config.get("resolution") or min(min(footage_info.width, footage_info.height), MAX_SHORT_SIDE)
@@ -127,20 +203,36 @@ def output_size(config: Mapping[str, Any], template_dna: Mapping[str, Any], foot
     return max(2, int(round(w / 2)) * 2), max(2, int(round(h / 2)) * 2)
 
 
-def _spans_s(dna: Mapping[str, Any], duration_s: float) -> list[tuple[float, float]]:
-    shots = dna.get("shots") or []
-    spans = [(s["start_ms"] / 1000.0, s["end_ms"] / 1000.0) for s in shots if s.get("end_ms", 0) > s.get("start_ms", 0)]
-    return spans or [(0.0, duration_s)]
+def output_format(config: Mapping[str, Any], style: TemplateStyle, footage_info: VideoInfo) -> OutputFormat:
+    """Size, frame rate (the template's, else the footage's, 1–240 fps) and length in frames."""
+    fps = float(style.frame_rate or footage_info.frame_rate or 30.0)
+    if not 1.0 <= fps <= 240.0:
+        fps = float(footage_info.frame_rate) if 1.0 <= footage_info.frame_rate <= 240.0 else 30.0
+    fps = round(fps, 3)
+    width, height = output_size(config, style, footage_info)
+    footage_s = float(footage_info.duration_seconds)
+    tmpl_s = style.duration_s or footage_s
+    duration = float(config["duration_seconds"]) if config["duration_seconds"] else min(tmpl_s, footage_s)
+    return OutputFormat(width, height, fps, max(1, int(round(duration * fps))))
 
 
-def _duration(dna: Mapping[str, Any], info: VideoInfo | None = None) -> float:
-    d = dna.get("source_duration_seconds")
-    if d:
-        return float(d)
-    shots = dna.get("shots") or []
-    if shots:
-        return shots[-1]["end_ms"] / 1000.0
-    return float(info.duration_seconds) if info else 0.0
+def choose_soundtrack(style: TemplateStyle, footage_info: VideoInfo, config: Mapping[str, Any],
+                      template_has_audio: bool) -> Soundtrack:
+    """The soundtrack source per ``audio_source`` (module docstring), its target loudness and ceiling."""
+    src = config.get("audio_source", "auto")
+    if src == "auto":
+        src = "template" if style.music_present and template_has_audio else "footage"
+    if src == "mix" and not template_has_audio:
+        src = "footage"
+    if src == "mix" and not footage_info.has_audio:
+        src = "template"
+    if src == "template" and not template_has_audio:
+        src = "footage"
+    if src == "footage" and not footage_info.has_audio:
+        src = "template" if template_has_audio and config.get("audio_source") != "footage" else "none"
+    tp = style.true_peak_dbtp
+    ceiling = -1.0 if tp is None else min(tp, -1.0)
+    return Soundtrack(source=src, target_lufs=style.integrated_lufs, true_peak_ceiling_dbtp=ceiling)
 
 
 def snap_to_beats(cuts_s: Sequence[float], beats_s: Sequence[float], *, fps: float, total_frames: int, min_frames: int,
@@ -186,63 +278,117 @@ def snap_to_beats(cuts_s: Sequence[float], beats_s: Sequence[float], *, fps: flo
     return frames, flags
 
 
-def _template_transitions(dna: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The template's boundaries (excluding fades at the very start/end), in order."""
-    dur_ms = _duration(dna) * 1000.0
-    out = []
-    easing = {}
-    for key in ("primary_transition", "secondary_transition"):
-        p = dna.get(key)
-        if p and p.get("type"):
-            easing[p["type"]] = p.get("easing") or "linear"
-    for t in dna.get("transitions") or []:
-        if t.get("end_ms", 0) <= 40 or t.get("start_ms", 0) >= dur_ms - 40:
-            continue
-        typ = t.get("type") if t.get("type") in TRANSITION_TYPES else "dissolve"
-        d = 0 if typ == "cut" else max(0, int(t.get("end_ms", 0)) - int(t.get("start_ms", 0)))
-        out.append({"type": typ, "duration_ms": d, "easing": t.get("easing") or easing.get(typ, "linear")})
+@dataclass(frozen=True)
+class _Pacing:
+    """Output shot lengths before beat snapping: template shots scaled to the output and
+    split where longer than the longest footage shot."""
+
+    pieces_s: list[float]
+    origin: list[int]  # template boundary before each piece (-1: the first; -2: a split cut)
+    footage_spans_s: list[tuple[float, float]]  # footage shots; the last one reaches a frame past the end
+    longest_s: float  # longest footage shot, seconds
+
+
+def _pacing(style: TemplateStyle, clip: FootageClip, fmt: OutputFormat) -> _Pacing:
+    fps = fmt.frame_rate
+    footage_s = float(clip.info.duration_seconds)
+    duration = fmt.duration_s
+    spans = [(a, min(b, footage_s)) for a, b in (clip.shots_s or [(0.0, footage_s)]) if a < footage_s]
+    spans = spans or [(0.0, footage_s)]
+    # the output is rounded to whole frames and the renderer holds the footage's last frame:
+    # let the last shot reach one output frame past the footage's end
+    spans[-1] = (spans[-1][0], footage_s + 1.0 / fps)
+    longest = max(b - a for a, b in spans)
+    t_spans = style.shots_s or [(0.0, style.duration_s or footage_s)]
+    lengths = np.array([b - a for a, b in t_spans], float)
+    lengths = lengths * duration / lengths.sum()
+    pieces: list[float] = []
+    origin: list[int] = []
+    for j, ln in enumerate(lengths):
+        k = max(1, int(math.ceil(ln / max(longest, 1e-3) - 1e-9)))
+        for p in range(k):
+            pieces.append(ln / k)
+            origin.append(j - 1 if p == 0 else -2)
+    return _Pacing(pieces, origin, spans, longest)
+
+
+def _transitions(style: TemplateStyle, cfg: Mapping[str, Any], pacing: _Pacing, bounds: list[int],
+                 fps: float) -> list[PlannedTransition]:
+    """Boundary j of the output takes the template's transition j (resampled by index when
+    the counts differ), clipped to TRANSITION_MAX_SHARE of the shorter neighbour."""
+    n_tb = len(style.shots_s or [None]) - 1
+    tmpl_tr = style.transitions
+    out = [PlannedTransition("cut", 0)]
+    for i in range(1, len(pacing.pieces_s)):
+        tb = pacing.origin[i]
+        t = PlannedTransition("cut", 0)
+        if cfg["transitions"] and tb >= 0 and tmpl_tr:
+            src = tmpl_tr[tb] if len(tmpl_tr) == n_tb else \
+                tmpl_tr[min(len(tmpl_tr) - 1, int(round(tb * (len(tmpl_tr) - 1) / max(1, n_tb - 1))))]
+            if src.type != "cut":
+                nb = min(bounds[i] - bounds[i - 1], bounds[i + 1] - bounds[i])
+                dfr = min(int(round(src.duration_ms * fps / 1000.0)), int(TRANSITION_MAX_SHARE * nb))
+                if dfr >= MIN_TRANSITION_FRAMES:
+                    t = PlannedTransition(src.type, dfr, src.easing)
+        out.append(t)
     return out
 
 
-def _soundtrack(template_dna: Mapping[str, Any], footage_info: VideoInfo, config: Mapping[str, Any], template_has_audio: bool) -> dict[str, Any]:
-    loud = template_dna.get("loudness") or {}
-    music = bool(loud.get("music_present"))
-    src = config.get("audio_source", "auto")
-    if src == "auto":
-        src = "template" if music and template_has_audio else "footage"
-    if src == "mix" and not template_has_audio:
-        src = "footage"
-    if src == "mix" and not footage_info.has_audio:
-        src = "template"
-    if src == "template" and not template_has_audio:
-        src = "footage"
-    if src == "footage" and not footage_info.has_audio:
-        src = "template" if template_has_audio and config.get("audio_source") != "footage" else "none"
-    tp = loud.get("true_peak_dbtp")
-    ceiling = -1.0 if tp is None else min(float(tp), -1.0)
-    target = loud.get("integrated_lufs")
-    return {"source": src, "gain_db": None, "duck_db": None, "target_lufs": None if target is None else float(target), "true_peak_ceiling_dbtp": ceiling}
+def _handle_s(t: PlannedTransition, fps: float) -> float:
+    """Footage an outgoing segment keeps for the next transition: its length in whole ms."""
+    return int(round(t.frames * 1000.0 / fps)) / 1000.0
 
 
-def _footage_scores(footage_dna: Mapping[str, Any], info: VideoInfo, roi: RoiTrack, speech_s: Sequence[tuple[float, float]], spans: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-grid-cell score and cell times (cell k covers [k·GRID_S, (k+1)·GRID_S))."""
-    n = max(1, int(math.ceil(info.duration_seconds / GRID_S)))
+def _segments(clip: FootageClip, fmt: OutputFormat, pacing: _Pacing, bounds: list[int],
+              trans: list[PlannedTransition], on_beat: list[bool], lut_name: str) -> list[Segment]:
+    """Footage for every output shot (chosen by :func:`_choose`) with its crop path."""
+    fps = fmt.frame_rate
+    info = clip.info
+    footage_s = float(info.duration_seconds)
+    roi = clip.roi or RoiTrack.centre(footage_s)
+    n = len(pacing.pieces_s)
+    seg_len = [(bounds[i + 1] - bounds[i]) / fps for i in range(n)]
+    handles = [_handle_s(trans[i + 1], fps) if i + 1 < len(trans) else 0.0 for i in range(n)]
+    spans = pacing.footage_spans_s
+    score = _footage_scores(clip, roi, spans)
+    starts = _choose(seg_len, handles, spans, score, footage_s, info.frame_rate)
+    aspect = fmt.width / fmt.height
+    ends = [s[1] for s in spans]
+    out = []
+    for i, a in enumerate(starts):
+        ln = seg_len[i]
+        keys = crop.crop_path(roi, info.width, info.height, aspect, a, a + ln + handles[i])
+        shot = int(np.clip(np.searchsorted(ends, a, side="right"), 0, len(spans) - 1))
+        # footage after the out point inside the same shot, for the outgoing side of the next
+        # transition (the renderer holds the last frame beyond it)
+        tail = max(0.0, min(handles[i], spans[shot][1] - (a + ln)))
+        out.append(Segment(
+            index=i, footage_in_s=a, footage_out_s=a + ln, output_in_frame=bounds[i], output_out_frame=bounds[i + 1],
+            footage_shot=shot, tail_s=tail, transition_in=trans[i],
+            crop=[CropKey(k["t_s"] - a, k["x"], k["y"], k["width"], k["height"]) for k in keys],
+            lut=lut_name, on_beat=bool(on_beat[i - 1]) if i > 0 else False))
+    return out
+
+
+def _footage_scores(clip: FootageClip, roi: RoiTrack, spans: list[tuple[float, float]]) -> np.ndarray:
+    """Per-grid-cell score (cell k covers [k·GRID_S, (k+1)·GRID_S))."""
+    n = max(1, int(math.ceil(clip.info.duration_seconds / GRID_S)))
     tc = (np.arange(n) + 0.5) * GRID_S
-    per_shot = ((footage_dna.get("motion") or {}).get("per_shot")) or []
+    per_shot = clip.motion_per_shot
     motion = np.zeros(n)
     if per_shot and len(per_shot) == len(spans):
-        vals = np.array([float(p.get("intensity") or 0.0) for p in per_shot])
+        vals = np.array([float(v or 0.0) for v in per_shot])
         vmax = max(1e-9, float(vals.max()))
         for (a, b), v in zip(spans, vals):  # one assignment per shot
             motion[(tc >= a) & (tc < b)] = v / vmax
     speech = np.zeros(n)
-    for a, b in speech_s:
+    for a, b in clip.speech_s:
         speech[(tc >= a) & (tc < b)] = 1.0
     faces = np.zeros(n)
     if roi.faces.size == roi.times_s.size and roi.times_s.size:
         faces = np.interp(tc, roi.times_s, (roi.faces > 0).astype(float))
     _, _, w = roi.at(tc)
-    return motion + faces + 0.7 * speech + 0.3 * w, tc
+    return motion + faces + 0.7 * speech + 0.3 * w
 
 
 def _choose(lengths: list[float], handles: list[float], spans: list[tuple[float, float]], score: np.ndarray, footage_s: float, fps_footage: float) -> list[float]:
@@ -300,121 +446,49 @@ def _choose(lengths: list[float], handles: list[float], spans: list[tuple[float,
     return out
 
 
-def build_plan(
-    template_dna: Mapping[str, Any],
-    footage_dna: Mapping[str, Any],
-    footage_info: VideoInfo,
-    roi: RoiTrack | None,
-    speech_s: Sequence[tuple[float, float]] | None,
-    soundtrack_beats_s: Sequence[float] | None,
-    config: Mapping[str, Any] | None,
-    *,
-    template_has_audio: bool = True,
-    lut_name: str = "clip.cube",
-) -> dict[str, Any]:
-    """The edit plan (JSON-ready dict, STYLE_DNA.md shape plus ``output_in_frame``/
-    ``output_out_frame``/``footage_shot`` per segment and ``encoder``/``config`` blocks).
+def build_plan(style: TemplateStyle, clip: FootageClip, config: Mapping[str, Any] | None, *,
+               soundtrack_beats_s: Sequence[float] | None = None, template_has_audio: bool = True,
+               lut_name: str = "global", lut_file: str = "clip.cube") -> EditPlan:
+    """The edit plan of ``clip`` cut to ``style`` (module docstring).
 
-    ``soundtrack_beats_s`` are beat times (seconds) on the output clock of the chosen
-    soundtrack (template music starts at output time 0); None/empty → no beat sync.
-    ``template_has_audio`` says whether the template file has an audio stream.
+    With ``beat_sync``, cuts snap to the soundtrack's beats (seconds on the output clock):
+    ``soundtrack_beats_s`` when given, else the template's music beats
+    (:func:`soundtrack_beats`) when the soundtrack is the template's music (``template`` or
+    ``mix``); with footage audio there is no beat grid independent of the edit, so cuts
+    keep the template's pacing unsnapped. ``template_has_audio``:
+    whether the template file has an audio stream. ``lut_name``/``lut_file``: the grade
+    every segment names and its ``.cube`` file.
     """
     cfg = effective_config(config)
-    if footage_info.duration_seconds <= 0:
+    info = clip.info
+    if info.duration_seconds <= 0:
         raise ValueError("footage has no duration")
-    roi = roi or RoiTrack.centre(footage_info.duration_seconds)
-    speech_s = list(speech_s or [])
-    fps = float(template_dna.get("frame_rate") or footage_info.frame_rate or 30.0)
-    if not 1.0 <= fps <= 240.0:
-        fps = float(footage_info.frame_rate) if 1.0 <= footage_info.frame_rate <= 240.0 else 30.0
-    fps = round(fps, 3)
-    width, height = output_size(cfg, template_dna, footage_info)
-    footage_s = float(footage_info.duration_seconds)
-    tmpl_s = _duration(template_dna) or footage_s
-    duration = float(cfg["duration_seconds"]) if cfg["duration_seconds"] else min(tmpl_s, footage_s)
-    total_frames = max(1, int(round(duration * fps)))
-    duration = total_frames / fps
-
-    # pacing: template shot lengths scaled, long ones split to fit footage shots
-    f_spans = _spans_s(footage_dna, footage_s)
-    f_spans = [(a, min(b, footage_s)) for a, b in f_spans if a < footage_s] or [(0.0, footage_s)]
-    # the output is rounded to whole frames and the renderer holds the footage's last frame:
-    # let the last shot reach one output frame past the footage's end
-    f_spans[-1] = (f_spans[-1][0], footage_s + 1.0 / fps)
-    longest = max(b - a for a, b in f_spans)
-    t_spans = _spans_s(template_dna, tmpl_s)
-    lens = np.array([b - a for a, b in t_spans], float)
-    lens = lens * duration / lens.sum()
-    tmpl_tr = _template_transitions(template_dna)
-    pieces: list[float] = []
-    origin: list[int] = []  # template boundary index that precedes each piece (-1 = split cut)
-    for j, ln in enumerate(lens):
-        k = max(1, int(math.ceil(ln / max(longest, 1e-3) - 1e-9)))
-        for p in range(k):
-            pieces.append(ln / k)
-            origin.append(j - 1 if p == 0 else -2)
-    cuts_s = list(np.cumsum(pieces)[:-1])
+    fmt = output_format(cfg, style, info)
+    fps, total_frames = fmt.frame_rate, fmt.frame_count
+    soundtrack = choose_soundtrack(style, info, cfg, template_has_audio)
+    beats: list[float] = []
+    if cfg["beat_sync"]:
+        if soundtrack_beats_s is not None:
+            beats = [float(b) for b in soundtrack_beats_s if b is not None]
+        elif soundtrack.source in ("template", "mix"):
+            beats = soundtrack_beats(style, fmt.duration_s)
+    pacing = _pacing(style, clip, fmt)
+    cuts_s = list(np.cumsum(pacing.pieces_s)[:-1])
     min_frames = max(2, int(math.ceil(MIN_SEGMENT_S * fps)))
-    min_frames = min(min_frames, max(1, total_frames // max(1, len(pieces))))
-    beats = list(soundtrack_beats_s or []) if cfg["beat_sync"] else []
+    min_frames = min(min_frames, max(1, total_frames // max(1, len(pacing.pieces_s))))
     cut_frames, on_beat = snap_to_beats(cuts_s, beats, fps=fps, total_frames=total_frames, min_frames=min_frames,
-                                        max_frames=max(min_frames, int(math.floor(longest * fps + 1e-6))))
+                                        max_frames=max(min_frames, int(math.floor(pacing.longest_s * fps + 1e-6))))
     bounds = [0, *cut_frames, total_frames]
-
-    # transitions
-    n_tb = len(lens) - 1
-    trans: list[dict[str, Any]] = [{"type": "cut", "duration_ms": 0, "easing": "linear"}]
-    for i in range(1, len(pieces)):
-        tb = origin[i]
-        t = {"type": "cut", "duration_ms": 0, "easing": "linear"}
-        if cfg["transitions"] and tb >= 0 and tmpl_tr:
-            src = tmpl_tr[tb] if len(tmpl_tr) == n_tb else tmpl_tr[min(len(tmpl_tr) - 1, int(round(tb * (len(tmpl_tr) - 1) / max(1, n_tb - 1))))]
-            if src["type"] != "cut":
-                nb = min(bounds[i] - bounds[i - 1], bounds[i + 1] - bounds[i])
-                dfr = min(int(round(src["duration_ms"] * fps / 1000.0)), int(TRANSITION_MAX_SHARE * nb))
-                if dfr >= 2:
-                    t = {"type": src["type"], "duration_ms": int(round(dfr * 1000.0 / fps)), "easing": src["easing"]}
-        trans.append(t)
-
-    # footage segments
-    seg_len = [(bounds[i + 1] - bounds[i]) / fps for i in range(len(pieces))]
-    handles = [trans[i + 1]["duration_ms"] / 1000.0 if i + 1 < len(trans) else 0.0 for i in range(len(pieces))]
-    score, _ = _footage_scores(footage_dna, footage_info, roi, speech_s, f_spans)
-    starts = _choose(seg_len, handles, f_spans, score, footage_s, footage_info.frame_rate)
-
-    aspect = width / height
-    segments = []
-    for i, a in enumerate(starts):
-        ln = seg_len[i]
-        keys = crop.crop_path(roi, footage_info.width, footage_info.height, aspect, a, a + ln + handles[i])
-        shot = int(np.clip(np.searchsorted([s[1] for s in f_spans], a, side="right"), 0, len(f_spans) - 1))
-        # footage available after the out point inside the same shot, for the outgoing side of
-        # the next transition (the renderer holds the last frame beyond it)
-        tail = max(0.0, min(handles[i], f_spans[shot][1] - (a + ln)))
-        segments.append({
-            "index": i,
-            "footage_in_ms": int(round(a * 1000)),
-            "footage_out_ms": int(round((a + ln) * 1000)),
-            "output_in_ms": int(round(bounds[i] * 1000.0 / fps)),
-            "output_out_ms": int(round(bounds[i + 1] * 1000.0 / fps)),
-            "output_in_frame": bounds[i],
-            "output_out_frame": bounds[i + 1],
-            "footage_shot": shot,
-            "tail_ms": int(math.floor(tail * 1000)),
-            "transition_in": trans[i],
-            "crop": [{"t_ms": int(round((k["t_s"] - a) * 1000)), "x": k["x"], "y": k["y"], "width": k["width"], "height": k["height"]} for k in keys],
-            "lut": "global",
-            "on_beat": bool(on_beat[i - 1]) if i > 0 else False,
-        })
+    trans = _transitions(style, cfg, pacing, bounds, fps)
+    segments = _segments(clip, fmt, pacing, bounds, trans, on_beat, lut_name)
     q = QUALITY[cfg["quality"]]
-    return {
-        "version": VERSION,
-        "output": {"width": width, "height": height, "frame_rate": fps, "duration_ms": int(round(duration * 1000)), "frame_count": total_frames},
-        "soundtrack": _soundtrack(template_dna, footage_info, cfg, template_has_audio),
-        "luts": {"global": lut_name},
-        "segments": segments,
-        "encoder": {"codec": "libx264", "profile": "high", "pix_fmt": "yuv420p", "crf": q["crf"], "preset": q["preset"], "audio": "aac 48 kHz stereo"},
-        "config": cfg,
-        "footage": {"width": footage_info.width, "height": footage_info.height, "duration_ms": int(round(footage_s * 1000)), "roi_face_detector": roi.face_detector},
-        "beat_sync": {"beats": len(beats), "cuts": len(cut_frames), "cuts_on_beat": int(sum(on_beat))},
-    }
+    roi = clip.roi or RoiTrack.centre(info.duration_seconds)
+    return EditPlan(
+        output=fmt, soundtrack=soundtrack, luts={lut_name: lut_file}, segments=segments,
+        encoder={"codec": "libx264", "profile": "high", "pix_fmt": "yuv420p", "crf": q["crf"], "preset": q["preset"],
+                 "audio": "aac 48 kHz stereo"},
+        config=cfg,
+        footage={"width": info.width, "height": info.height, "duration_ms": int(round(float(info.duration_seconds) * 1000)),
+                 "roi_face_detector": roi.face_detector},
+        beat_sync={"beats": len(beats), "cuts": len(cut_frames), "cuts_on_beat": int(sum(on_beat))},
+    )

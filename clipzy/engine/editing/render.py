@@ -8,46 +8,52 @@
 * the crop window is interpolated from the segment's keyframes, cut out of the decoded
   frame (a numpy view) and scaled to the output size with OpenCV (area filter when
   shrinking, bilinear when enlarging);
-* the global LUT is applied by libavfilter's ``lut3d`` (:class:`clipzy.engine.lut.LutFilter`,
+* the global LUT is applied by libavfilter's ``lut3d`` (:class:`clipzy.engine.editing.grade.LutFilter`,
   tetrahedral) — for long renders baked once through lut3d into a 2²⁴-entry table
-  (:class:`~clipzy.engine.lut.BakedLut`, bit-identical, one gather per frame); an identity LUT
-  (``color_strength`` 0) is skipped so colours stay unchanged;
+  (:class:`~clipzy.engine.editing.grade.BakedLut`, bit-identical, one gather per frame); a segment whose grade is
+  None (an identity LUT, ``color_strength`` 0) is not graded, so colours stay unchanged;
 * a transition occupies the first frames of the segment it leads into; the outgoing picture
   is the previous segment continued past its out point (its own decoder, so no re-seek) for
-  the plan's ``tail_ms`` (footage left in its shot), then its last frame held.
+  the segment's ``tail_s`` (footage left in its shot), then its last frame held.
   Progress p = (k + 1) / (d + 1) for frame k of d, shaped by the easing (``linear``,
   ``ease-in`` p², ``ease-out`` 1 − (1 − p)², ``ease-in-out`` smoothstep): ``dissolve`` =
   crossfade, ``fade`` = the outgoing picture fades to black over the first half and the
   incoming one from black over the second, ``wipe`` = a left-to-right edge; ``cut`` = none;
 * video is H.264 (libx264, the plan's CRF and preset, High profile, yuv420p) and audio AAC
-  48 kHz stereo (the soundtrack of :func:`clipzy.engine.mix.build_soundtrack`, fed in step
+  48 kHz stereo (the soundtrack of :func:`clipzy.engine.editing.soundtrack.build_soundtrack`, fed in step
   with the video so the file is interleaved), in MP4 with ``movflags=+faststart``.
 
-The file is written to a hidden temporary file beside ``out_path`` and renamed into place
-when complete; on cancellation, timeout or any error the partial file is removed.
+Three parts: :class:`FootageReader` (random access to a clip's frames), the compositor
+(:class:`_SegmentSource` and :func:`_composite`: crop, scale, grade, transitions) and the
+encoder (:class:`_Encoder`: H.264 video, AAC audio muxed in step). The file is written to
+a hidden temporary file beside ``out_path`` (:func:`clipzy.engine.files.atomic_path`) and
+renamed into place when complete; on cancellation, timeout or any error the partial file is removed.
 ``control.check()`` runs before every frame and ``control.progress`` after each one.
 """
 from __future__ import annotations
 
 import os
-import tempfile
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Iterator, Mapping, Sequence
 
 import av
 import cv2
 import numpy as np
 
-from . import grade
-from . import crop
 from ..control import Control, ensure
 from ..errors import InvalidMediaError
+from ..files import atomic_path
 from ..media import VideoInfo, probe, rational
+from ..terms import ease
+from . import crop, grade
+from .edit_plan import EditPlan, Segment
 
 AUDIO_RATE = 48000
 AUDIO_BITRATE = 192_000
-SEEK_AHEAD_S = 1.5
-BAKE_PIXELS = 60_000_000  # output pixels × frames above which the LUT is baked into a table  # decode forward instead of seeking when the target is this close ahead
+SEEK_AHEAD_S = 1.5  # decode forward instead of seeking when the target is this close ahead, seconds
+BAKE_PIXELS = 60_000_000  # output pixels × frames above which a LUT is baked into a table
+
+Grader = grade.LutFilter | grade.BakedLut
 
 
 class FootageReader:
@@ -142,18 +148,6 @@ class FootageReader:
         return self._cache[1]
 
 
-def ease(p: float, easing: str) -> float:
-    """Shaped transition progress for p in 0..1."""
-    p = min(1.0, max(0.0, p))
-    if easing == "ease-in":
-        return p * p
-    if easing == "ease-out":
-        return 1 - (1 - p) ** 2
-    if easing == "ease-in-out":
-        return p * p * (3 - 2 * p)
-    return p
-
-
 def blend(a: np.ndarray, b: np.ndarray, kind: str, p: float) -> np.ndarray:
     """Frame ``p`` (0..1, already eased) of a transition from ``a`` to ``b`` (uint8 RGB)."""
     if kind == "dissolve":
@@ -173,20 +167,19 @@ def blend(a: np.ndarray, b: np.ndarray, kind: str, p: float) -> np.ndarray:
 
 
 class _SegmentSource:
-    """Crop + scale + LUT of one segment's footage at output size."""
+    """Crop + scale + grade of one segment's footage at output size."""
 
-    def __init__(self, seg: Mapping[str, Any], reader: FootageReader, size: tuple[int, int], lut_filter: grade.LutFilter | grade.BakedLut | None) -> None:
+    def __init__(self, seg: Segment, reader: FootageReader, size: tuple[int, int], grader: Grader | None) -> None:
         self.seg = seg
         self.reader = reader
         self.size = size
-        self.lut = lut_filter
-        self.f_in = seg["footage_in_ms"] / 1000.0
-        self.keys = [{"t_s": k["t_ms"] / 1000.0, "x": k["x"], "y": k["y"], "width": k["width"], "height": k["height"]} for k in seg["crop"]]
+        self.grader = grader
+        self.keys = [{"t_s": k.t_s, "x": k.x, "y": k.y, "width": k.width, "height": k.height} for k in seg.crop]
 
     def frame(self, dt_s: float) -> np.ndarray:
-        """Output-size frame ``dt_s`` seconds after the segment's footage_in: uint8 RGB, or
-        RGBA (alpha 255) when graded by a :class:`~clipzy.engine.lut.BakedLut`."""
-        img = self.reader.frame_at(self.f_in + dt_s)
+        """Output-size frame ``dt_s`` seconds after the segment's footage in point: uint8 RGB,
+        or RGBA (alpha 255) when graded by a :class:`~clipzy.engine.editing.grade.BakedLut`."""
+        img = self.reader.frame_at(self.seg.footage_in_s + dt_s)
         x, y, w, h = crop.crop_at(self.keys, dt_s)
         H, W = img.shape[:2]
         w, h = min(w, W), min(h, H)
@@ -195,127 +188,160 @@ class _SegmentSource:
         ow, oh = self.size
         interp = cv2.INTER_AREA if (w > ow or h > oh) else cv2.INTER_LINEAR
         out = window if (w, h) == (ow, oh) else cv2.resize(window, (ow, oh), interpolation=interp)
-        if self.lut is not None:
-            out = self.lut.apply(np.ascontiguousarray(out))
+        if self.grader is not None:
+            out = self.grader.apply(np.ascontiguousarray(out))
         return np.ascontiguousarray(out)
 
 
+def _graders(plan: EditPlan, luts: Mapping[str, str | None]) -> dict[str, Grader | None]:
+    """One grader per LUT name the segments use (None: not graded). Long renders bake the LUT
+    once through lut3d for all 2^24 colours (~1 s), then one table gather per frame; short
+    ones run lut3d per frame."""
+    big = plan.output.width * plan.output.height * plan.output.frame_count > BAKE_PIXELS
+    out: dict[str, Grader | None] = {}
+    for name in {s.lut for s in plan.segments}:
+        path = luts.get(name)
+        out[name] = None if path is None else (grade.BakedLut(path) if big else
+                                               grade.LutFilter(path, plan.output.width, plan.output.height))
+    return out
+
+
+def _composite(plan: EditPlan, readers: list[list[FootageReader]], graders: Mapping[str, Grader | None],
+               control: Control) -> Iterator[np.ndarray]:
+    """Every output frame in order (uint8 RGB or RGBA), transitions blended in.
+
+    ``readers[clip]`` holds two readers per clip, alternated by segment so that the
+    outgoing side of a transition keeps decoding forward without a seek."""
+    size = (plan.output.width, plan.output.height)
+    fps = plan.fps
+    segs = plan.segments
+
+    def source(i: int) -> _SegmentSource:
+        seg = segs[i]
+        return _SegmentSource(seg, readers[seg.clip][i % 2], size, graders[seg.lut])
+
+    for i, seg in enumerate(segs):
+        src = source(i)
+        prev = source(i - 1) if i > 0 else None
+        tr = seg.transition_in
+        dtr = 0 if (prev is None or tr.type == "cut") else min(seg.frames, tr.frames)
+        prev_len = segs[i - 1].frames / fps if i > 0 else 0.0
+        tail = segs[i - 1].tail_s if i > 0 else 0.0
+        for k in range(seg.frames):
+            control.check()
+            if k < dtr:
+                # outgoing first (its decoder continues forward), then incoming
+                a = prev.frame(min(prev_len + k / fps, prev_len + tail - 1.0 / fps)).copy()
+                b = src.frame(k / fps)
+                yield blend(a, b, tr.type, ease((k + 1) / (dtr + 1), tr.easing))
+            else:
+                yield src.frame(k / fps)
+
+
+class _Encoder:
+    """H.264 video and AAC stereo audio muxed into one MP4, the audio fed in step with the
+    video so the file is interleaved."""
+
+    def __init__(self, container: av.container.OutputContainer, plan: EditPlan, audio: np.ndarray) -> None:
+        self.oc = container
+        rate = rational(plan.fps)
+        self.fps = plan.fps
+        enc = plan.encoder
+        self.vs = container.add_stream("libx264", rate=rate)
+        self.vs.width, self.vs.height, self.vs.pix_fmt = plan.output.width, plan.output.height, "yuv420p"
+        self.frame_tb = Fraction(1, 1) / rate
+        self.vs.time_base = self.frame_tb
+        self.vs.options = {"crf": str(enc.get("crf", 23)), "preset": str(enc.get("preset", "faster")), "profile": "high"}
+        self.ast = container.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+        self.ast.bit_rate = AUDIO_BITRATE
+        self.a_step = self.ast.codec_context.frame_size or 1024
+        self.audio = audio
+        self.a_pos = 0
+        self.frames = 0
+
+    def video(self, img: np.ndarray) -> None:
+        """Encode the next output frame (uint8 RGB or RGBA) and the audio up to its end."""
+        vf = av.VideoFrame.from_ndarray(img, format="rgba" if img.shape[2] == 4 else "rgb24").reformat(format="yuv420p")
+        vf.pts = self.frames
+        vf.time_base = self.frame_tb
+        for pkt in self.vs.encode(vf):
+            self.oc.mux(pkt)
+        self.frames += 1
+        self._audio_upto(int(round(self.frames / self.fps * AUDIO_RATE)))
+
+    def _audio_upto(self, upto: int) -> None:
+        n_audio = self.audio.shape[0]
+        step = self.a_step
+        while self.a_pos + step <= upto or (upto >= n_audio and self.a_pos < n_audio):
+            chunk = self.audio[self.a_pos: self.a_pos + step]
+            if chunk.shape[0] < step:
+                chunk = np.concatenate([chunk, np.zeros((step - chunk.shape[0], 2), np.float32)]) if chunk.shape[0] else chunk
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk.T), format="fltp", layout="stereo")
+            af.sample_rate = AUDIO_RATE
+            af.pts = self.a_pos
+            af.time_base = Fraction(1, AUDIO_RATE)
+            for pkt in self.ast.encode(af):
+                self.oc.mux(pkt)
+            self.a_pos += step
+
+    def close(self) -> None:
+        """Flush both encoders (the rest of the audio first fed in)."""
+        for pkt in self.vs.encode():
+            self.oc.mux(pkt)
+        self._audio_upto(self.audio.shape[0])
+        for pkt in self.ast.encode():
+            self.oc.mux(pkt)
+
+
+def _fit_audio(audio: np.ndarray | None, n: int) -> np.ndarray:
+    """The soundtrack as float32 (n, 2): padded with silence or cut to ``n`` samples."""
+    if audio is None:
+        return np.zeros((n, 2), np.float32)
+    a = np.asarray(audio, np.float32)
+    if a.ndim != 2 or a.shape[1] != 2:
+        raise ValueError(f"audio must have shape (n, 2), got {a.shape}")
+    if a.shape[0] < n:
+        a = np.concatenate([a, np.zeros((n - a.shape[0], 2), np.float32)])
+    return np.ascontiguousarray(a[:n])
+
+
 def render(
-    plan: Mapping[str, Any],
+    plan: EditPlan,
     *,
-    footage_path: str | os.PathLike[str],
-    footage_info: VideoInfo,
+    footage: Sequence[tuple[str | os.PathLike[str], VideoInfo]],
     out_path: str | os.PathLike[str],
-    cube_path: str | os.PathLike[str] | None = None,
-    lut: np.ndarray | None = None,
+    luts: Mapping[str, str | None] | None = None,
     audio: np.ndarray | None = None,
     control: Control | None = None,
 ) -> VideoInfo:
     """Render ``plan`` to ``out_path`` (MP4); returns :func:`clipzy.engine.media.probe` of it.
 
-    ``cube_path``: the .cube file for lut3d (None or an identity ``lut`` → no grading).
-    ``audio``: float32 (n, 2) at 48 kHz for the whole output (None → a silent stereo track).
+    ``footage[clip]``: (path, probed info) of each clip the segments name. ``luts``: LUT name
+    → ``.cube`` path for lut3d (a missing name or None → that grade is skipped). ``audio``:
+    float32 (n, 2) at 48 kHz for the whole output (None → a silent stereo track).
     """
     control = ensure(control)
-    out = plan["output"]
-    W, H = int(out["width"]), int(out["height"])
-    fps = float(out["frame_rate"])
-    n_frames = int(out["frame_count"])
+    W, H = plan.output.width, plan.output.height
+    n_frames = plan.output.frame_count
     if W < 2 or H < 2 or W % 2 or H % 2:
         raise ValueError(f"output size must be even and >= 2, got {W}x{H}")
-    if n_frames < 1 or fps <= 0:
+    if n_frames < 1 or plan.fps <= 0:
         raise ValueError("plan has no frames")
-    enc = plan.get("encoder") or {}
-    rate = rational(fps)
-    n_audio = int(round(n_frames / fps * AUDIO_RATE))
-    if audio is None:
-        audio = np.zeros((n_audio, 2), np.float32)
-    audio = np.asarray(audio, np.float32)
-    if audio.ndim != 2 or audio.shape[1] != 2:
-        raise ValueError(f"audio must have shape (n, 2), got {audio.shape}")
-    if audio.shape[0] < n_audio:
-        audio = np.concatenate([audio, np.zeros((n_audio - audio.shape[0], 2), np.float32)])
-    audio = np.ascontiguousarray(audio[:n_audio])
-
-    lut_filter: grade.LutFilter | grade.BakedLut | None = None
-    if cube_path is not None and (lut is None or not grade.is_identity(lut)):
-        # long renders: bake the LUT once through lut3d for all 2^24 colours (~1 s), then one
-        # table gather per frame; short ones: lut3d per frame
-        big = W * H * n_frames > BAKE_PIXELS
-        lut_filter = grade.BakedLut(cube_path) if big else grade.LutFilter(cube_path, W, H)
-
-    out_path = os.fspath(out_path)
-    d = os.path.dirname(os.path.abspath(out_path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(out_path) + ".", suffix=".partial.mp4", dir=d)
-    os.close(fd)
-    readers = [FootageReader(footage_path, footage_info), FootageReader(footage_path, footage_info)]
-    ok = False
+    sound = _fit_audio(audio, int(round(n_frames / plan.fps * AUDIO_RATE)))
+    graders = _graders(plan, luts or {})
+    readers = [[FootageReader(path, info), FootageReader(path, info)] for path, info in footage]
     try:
-        with av.open(tmp, "w", format="mp4", options={"movflags": "+faststart"}) as oc:
-            vs = oc.add_stream("libx264", rate=rate)
-            vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
-            frame_tb = Fraction(1, 1) / rate
-            vs.time_base = frame_tb
-            vs.options = {"crf": str(enc.get("crf", 23)), "preset": str(enc.get("preset", "faster")), "profile": "high"}
-            ast = oc.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
-            ast.bit_rate = AUDIO_BITRATE
-            a_step = ast.codec_context.frame_size or 1024
-            a_pos = 0
-
-            def push_audio(upto: int) -> None:
-                nonlocal a_pos
-                while a_pos + a_step <= upto or (upto >= n_audio and a_pos < n_audio):
-                    chunk = audio[a_pos: a_pos + a_step]
-                    if chunk.shape[0] < a_step:
-                        chunk = np.concatenate([chunk, np.zeros((a_step - chunk.shape[0], 2), np.float32)]) if chunk.shape[0] else chunk
-                    af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk.T), format="fltp", layout="stereo")
-                    af.sample_rate = AUDIO_RATE
-                    af.pts = a_pos
-                    af.time_base = Fraction(1, AUDIO_RATE)
-                    for pkt in ast.encode(af):
-                        oc.mux(pkt)
-                    a_pos += a_step
-
-            segs = plan["segments"]
-            fno = 0
-            for i, seg in enumerate(segs):
-                src = _SegmentSource(seg, readers[i % 2], (W, H), lut_filter)
-                prev = _SegmentSource(segs[i - 1], readers[(i - 1) % 2], (W, H), lut_filter) if i > 0 else None
-                tr = seg.get("transition_in") or {"type": "cut", "duration_ms": 0}
-                f0, f1 = int(seg["output_in_frame"]), int(seg["output_out_frame"])
-                dtr = 0 if (prev is None or tr["type"] == "cut") else min(f1 - f0, int(round(tr["duration_ms"] * fps / 1000.0)))
-                prev_len = (segs[i - 1]["output_out_frame"] - segs[i - 1]["output_in_frame"]) / fps if i > 0 else 0.0
-                for j in range(f0, f1):
-                    control.check()
-                    k = j - f0
-                    if k < dtr:
-                        # outgoing first (its decoder continues forward), then incoming
-                        tail = segs[i - 1].get("tail_ms", dtr * 1000.0 / fps) / 1000.0
-                        a = prev.frame(min(prev_len + k / fps, prev_len + tail - 1.0 / fps)).copy()
-                        b = src.frame(k / fps)
-                        img = blend(a, b, tr["type"], ease((k + 1) / (dtr + 1), tr.get("easing", "linear")))
-                    else:
-                        img = src.frame(k / fps)
-                    vf = av.VideoFrame.from_ndarray(img, format="rgba" if img.shape[2] == 4 else "rgb24").reformat(format="yuv420p")
-                    vf.pts = fno
-                    vf.time_base = frame_tb
-                    for pkt in vs.encode(vf):
-                        oc.mux(pkt)
-                    fno += 1
-                    push_audio(int(round(fno / fps * AUDIO_RATE)))
-                    control.progress(fno / n_frames)
-            if fno != n_frames:
-                raise ValueError(f"plan segments cover {fno} frames, output needs {n_frames}")
-            for pkt in vs.encode():
-                oc.mux(pkt)
-            push_audio(n_audio)
-            for pkt in ast.encode():
-                oc.mux(pkt)
-        os.replace(tmp, out_path)
-        ok = True
+        with atomic_path(out_path, suffix=".mp4") as tmp:
+            with av.open(tmp, "w", format="mp4", options={"movflags": "+faststart"}) as oc:
+                encoder = _Encoder(oc, plan, sound)
+                for img in _composite(plan, readers, graders, control):
+                    encoder.video(img)
+                    control.progress(encoder.frames / n_frames)
+                if encoder.frames != n_frames:
+                    raise ValueError(f"plan segments cover {encoder.frames} frames, output needs {n_frames}")
+                encoder.close()
     finally:
-        for r in readers:
-            r.close()
-        if not ok and os.path.exists(tmp):
-            os.unlink(tmp)
+        for pair in readers:
+            for r in pair:
+                r.close()
     return probe(out_path)

@@ -14,8 +14,8 @@
   segments mapped through the edit; 150 ms ramps), so speech stays on top of the music.
 * ``none``: silence.
 
-The result is normalised to ``target_lufs`` (ITU-R BS.1770-4 integrated loudness via
-pyloudnorm) and passed through a look-ahead true-peak limiter with its ceiling at
+The result is normalised to ``target_lufs`` (ITU-R BS.1770-4 integrated loudness, measured
+by the engine's one meter, :mod:`clipzy.engine.analysis.loudness`) and passed through a look-ahead true-peak limiter with its ceiling at
 ``true_peak_ceiling_dbtp`` (≤ −1 dBTP): the peak of each sample is estimated 4× oversampled
 (polyphase), the gain needed is spread by a running minimum over ±5 ms (look-ahead) and
 smoothed with a 5 ms moving average (never above the needed gain). Gain and limiting are
@@ -26,17 +26,17 @@ the output still gets a silent stereo AAC track so players behave.
 """
 from __future__ import annotations
 
-import math
 import os
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
-import pyloudnorm
 from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
 from scipy.signal import resample_poly
 
+from ..analysis import loudness
 from ..control import Control, ensure
 from ..media import decode_audio
+from .edit_plan import EditPlan
 
 SAMPLE_RATE = 48000
 DUCK_DB = -12.0  # music level change under footage speech in "mix", dB
@@ -54,23 +54,14 @@ def db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
 
 
-def true_peak_dbtp(x: np.ndarray, *, oversample: int = OVERSAMPLE) -> float | None:
-    """True peak in dBTP of float audio (n,) or (n, ch), ``oversample``× polyphase; None if silent."""
-    a = np.asarray(x, np.float32)
-    if a.size == 0:
-        return None
-    os_ = resample_poly(a, oversample, 1, axis=0) if oversample > 1 else a
-    p = float(np.max(np.abs(os_)))
-    return None if p <= 0 else 20.0 * math.log10(p)
+def true_peak_dbtp(x: np.ndarray, *, sample_rate: int = SAMPLE_RATE) -> float | None:
+    """True peak (dBTP) of float audio (n,) or (n, ch); None if silent."""
+    return loudness.true_peak_dbtp(np.asarray(x, np.float32), sr=sample_rate)
 
 
-def integrated_lufs(x: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float | None:
+def integrated_lufs(x: np.ndarray, *, sample_rate: int = SAMPLE_RATE) -> float | None:
     """BS.1770-4 integrated loudness (LUFS) or None (silent / shorter than one 400 ms block)."""
-    a = np.asarray(x, np.float64)
-    if a.shape[0] < int(0.4 * sample_rate) + 1 or not np.any(a):
-        return None
-    v = float(pyloudnorm.Meter(sample_rate).integrated_loudness(a))
-    return v if math.isfinite(v) else None
+    return loudness.integrated_lufs(np.asarray(x, np.float32), sr=sample_rate, layout=None)
 
 
 def limit(x: np.ndarray, *, sample_rate: int = SAMPLE_RATE, ceiling_dbtp: float = -1.0) -> np.ndarray:
@@ -94,17 +85,18 @@ def limit(x: np.ndarray, *, sample_rate: int = SAMPLE_RATE, ceiling_dbtp: float 
         g = minimum_filter1d(g, size=2 * la + 1, mode="nearest")
         g = uniform_filter1d(g, size=la, mode="nearest")
         out = (a * g[:, None].astype(np.float32)).astype(np.float32)
-        tp = true_peak_dbtp(out)
+        tp = true_peak_dbtp(out, sample_rate=sample_rate)
         if tp is None or tp <= ceiling_dbtp + 1e-3:
             return out
         target *= db_to_gain(ceiling_dbtp - tp - 0.05)
-    tp = true_peak_dbtp(out)
+    tp = true_peak_dbtp(out, sample_rate=sample_rate)
     if tp is not None and tp > ceiling_dbtp:
         out = out * np.float32(db_to_gain(ceiling_dbtp - tp - 0.01))
     return out
 
 
-def normalise(x: np.ndarray, *, target_lufs: float | None, ceiling_dbtp: float, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, float | None, float | None]:
+def normalise_loudness(x: np.ndarray, *, target_lufs: float | None, ceiling_dbtp: float,
+                       sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, float | None, float | None]:
     """Gain to ``target_lufs`` then true-peak limit at ``ceiling_dbtp``.
 
     Returns (audio, gain_db applied before the limiter or None, final loudness LUFS or None).
@@ -113,18 +105,18 @@ def normalise(x: np.ndarray, *, target_lufs: float | None, ceiling_dbtp: float, 
     if ceiling_dbtp > 0:
         raise ValueError(f"ceiling_dbtp must be <= 0, got {ceiling_dbtp}")
     a = np.asarray(x, np.float32)
-    src = integrated_lufs(a, sample_rate)
+    src = integrated_lufs(a, sample_rate=sample_rate)
     if src is None:
         return a.copy(), None, None
     if target_lufs is None:
         out = limit(a, sample_rate=sample_rate, ceiling_dbtp=ceiling_dbtp)
-        return out, 0.0, integrated_lufs(out, sample_rate)
+        return out, 0.0, integrated_lufs(out, sample_rate=sample_rate)
     gain_db = float(target_lufs) - src
     out = a
     final = src
     for _ in range(4):
         out = limit(a * np.float32(db_to_gain(gain_db)), sample_rate=sample_rate, ceiling_dbtp=ceiling_dbtp)
-        final = integrated_lufs(out, sample_rate)
+        final = integrated_lufs(out, sample_rate=sample_rate)
         if final is None or abs(final - target_lufs) <= 0.5:
             break
         gain_db += float(target_lufs) - final
@@ -165,21 +157,22 @@ def fit_length(x: np.ndarray, n: int, *, sample_rate: int = SAMPLE_RATE, fade_ou
     return out
 
 
-def edit_audio(track: np.ndarray, segments: Sequence[Mapping[str, Any]], n: int, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Footage audio (m, ch) cut like the picture (see module docstring) → (n, ch)."""
+def edit_audio(track: np.ndarray, plan: EditPlan, n: int, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Footage audio (m, ch) cut like the picture of ``plan`` (see module docstring) → (n, ch)."""
     a = np.asarray(track, np.float32)
     ch = a.shape[1] if a.ndim == 2 else 1
     out = np.zeros((n, ch), np.float32)
     if a.shape[0] == 0:
         return out
     cf = max(1, int(CUT_FADE_S * sample_rate))
-    for i, s in enumerate(segments):
-        o0 = int(round(s["output_in_ms"] * sample_rate / 1000))
-        o1 = int(round(s["output_out_ms"] * sample_rate / 1000))
-        nxt = segments[i + 1]["transition_in"]["duration_ms"] if i + 1 < len(segments) else 0
-        tail = max(cf, int(round(nxt * sample_rate / 1000)))
-        fin = max(cf, int(round(s["transition_in"]["duration_ms"] * sample_rate / 1000))) if i > 0 else 0
-        f0 = int(round(s["footage_in_ms"] * sample_rate / 1000))
+    segs = plan.segments
+    for i, s in enumerate(segs):
+        o0 = int(round(plan.output_in_s(s) * sample_rate))
+        o1 = int(round(plan.output_out_s(s) * sample_rate))
+        nxt = segs[i + 1].transition_in.duration_s(plan.fps) if i + 1 < len(segs) else 0.0
+        tail = max(cf, int(round(nxt * sample_rate)))
+        fin = max(cf, int(round(s.transition_in.duration_s(plan.fps) * sample_rate))) if i > 0 else 0
+        f0 = int(round(s.footage_in_s * sample_rate))
         length = min(o1 - o0 + tail, n - o0)
         if length <= 0:
             continue
@@ -198,12 +191,12 @@ def edit_audio(track: np.ndarray, segments: Sequence[Mapping[str, Any]], n: int,
     return out
 
 
-def speech_on_output(speech_s: Sequence[tuple[float, float]], segments: Sequence[Mapping[str, Any]]) -> list[tuple[float, float]]:
+def speech_on_output(speech_s: Sequence[tuple[float, float]], plan: EditPlan) -> list[tuple[float, float]]:
     """Footage speech spans (seconds) mapped through the edit onto the output clock."""
     out = []
-    for s in segments:
-        fi, fo = s["footage_in_ms"] / 1000, s["footage_out_ms"] / 1000
-        oi = s["output_in_ms"] / 1000
+    for s in plan.segments:
+        fi, fo = s.footage_in_s, s.footage_out_s
+        oi = plan.output_in_s(s)
         for a, b in speech_s:
             lo, hi = max(a, fi), min(b, fo)
             if hi > lo:
@@ -238,36 +231,35 @@ def _stereo(x: np.ndarray | None, n: int) -> np.ndarray:
 
 
 def build_soundtrack(
-    plan: Mapping[str, Any],
+    plan: EditPlan,
     *,
-    template_path: str | os.PathLike[str],
+    template_path: str | os.PathLike[str] | None,
     footage_path: str | os.PathLike[str],
     footage_speech_s: Sequence[tuple[float, float]] = (),
     control: Control | None = None,
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """The normalised stereo soundtrack (n, 2) float32 at 48 kHz for ``plan`` and a report:
-    ``{"source", "gain_db", "duck_db", "target_lufs", "measured_lufs", "true_peak_dbtp"}``.
-    ``n`` = output frames / fps × 48000 (so audio and video have the same length)."""
+) -> np.ndarray:
+    """The normalised stereo soundtrack (n, 2) float32 at 48 kHz for ``plan``; ``n`` =
+    output frames / fps × 48000 (so audio and video have the same length). Fills in
+    ``plan.soundtrack``'s ``gain_db``, ``duck_db``, ``measured_lufs`` and ``true_peak_dbtp``."""
     control = ensure(control)
-    st = plan["soundtrack"]
-    out = plan["output"]
-    n = int(round(out["frame_count"] / out["frame_rate"] * SAMPLE_RATE))
-    src = st["source"]
+    st = plan.soundtrack
+    n = int(round(plan.output.frame_count / plan.fps * SAMPLE_RATE))
+    src = st.source
     duck = None
     music = footage = None
-    if src in ("template", "mix"):
+    if src in ("template", "mix") and template_path is not None:
         t = decode_audio(template_path, sample_rate=SAMPLE_RATE, layout="stereo", control=control)
         music = fit_length(t.samples, n) if t is not None else None
     control.check()
     if src in ("footage", "mix"):
         f = decode_audio(footage_path, sample_rate=SAMPLE_RATE, layout="stereo", control=control)
-        footage = edit_audio(f.samples, plan["segments"], n) if f is not None else None
+        footage = edit_audio(f.samples, plan, n) if f is not None else None
     control.check()
     if src == "mix" and music is not None and footage is not None:
         lm, lf = integrated_lufs(music), integrated_lufs(footage)
         if lm is not None and lf is not None:
             music = music * np.float32(db_to_gain(lf - lm))
-        spans = speech_on_output(footage_speech_s, plan["segments"])
+        spans = speech_on_output(footage_speech_s, plan)
         if spans:
             duck = DUCK_DB
             music = music * duck_envelope(spans, n)[:, None]
@@ -276,12 +268,13 @@ def build_soundtrack(
         mixed = music if music is not None else footage
     mixed = _stereo(mixed, n)
     control.progress(0.5)
-    ceiling = float(st.get("true_peak_ceiling_dbtp", -1.0)) - CODEC_MARGIN_DB
-    y, gain, final = normalise(mixed, target_lufs=st.get("target_lufs"), ceiling_dbtp=ceiling)
+    y, gain, final = normalise_loudness(mixed, target_lufs=st.target_lufs,
+                                        ceiling_dbtp=st.true_peak_ceiling_dbtp - CODEC_MARGIN_DB)
     control.progress(1.0)
-    report = {
-        "source": src, "gain_db": None if gain is None else round(gain, 2), "duck_db": duck,
-        "target_lufs": st.get("target_lufs"), "measured_lufs": None if final is None else round(final, 2),
-        "true_peak_dbtp": None if true_peak_dbtp(y) is None else round(true_peak_dbtp(y), 2),
-    }
-    return np.ascontiguousarray(y, np.float32), report
+    tp = true_peak_dbtp(y)
+    st.gain_db = None if gain is None else round(gain, 2)
+    st.duck_db = duck
+    st.measured_lufs = None if final is None else round(final, 2)
+    st.true_peak_dbtp = None if tp is None else round(tp, 2)
+    st.mixed = True
+    return np.ascontiguousarray(y, np.float32)

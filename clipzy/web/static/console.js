@@ -5,14 +5,9 @@
   const API = document.body.dataset.api || "/api/v1";
   const KEY_STORE = "clipzy.apiKey";
   const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-  const STAGES = {
-    extract: ["video_analysis", "audio_analysis", "motion_analysis", "style_extraction"],
-    apply: ["video_analysis", "audio_analysis", "motion_analysis", "style_extraction", "style_application", "rendering"],
-  };
-  const STAGE_LABEL = {
-    video_analysis: "Video analysis", audio_analysis: "Audio analysis", motion_analysis: "Motion analysis",
-    style_extraction: "Style extraction", style_application: "Style application", rendering: "Rendering",
-  };
+  /* The stage lists come from the server (the engine's one stage list), per job mode. */
+  const STAGES = JSON.parse(document.body.dataset.stages || '{"extract": [], "apply": []}');
+  const STAGE_LABEL = Object.fromEntries(STAGES.apply.map((s) => [s, s.charAt(0).toUpperCase() + s.slice(1).replace(/_/g, " ")]));
   const TRANSITION_COLOUR = { cut: "#d6336c", dissolve: "#7048e8", fade: "#343a40", wipe: "#f08c00" };
 
   const $ = (sel, root) => (root || document).querySelector(sel);
