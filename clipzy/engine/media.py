@@ -128,65 +128,70 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             raise InvalidMediaError("the file has no video stream")
         vs = container.streams.video[0]
         vs.thread_type = "AUTO"
-        first: av.VideoFrame | None = None
-        try:
-            for frame in container.decode(vs):
-                first = frame
-                break
-        except Exception as exc:
-            raise InvalidMediaError("the video stream cannot be decoded") from exc
-        if first is None:
-            raise InvalidMediaError("the video stream has no decodable frames")
+        first = _first_frame(container, vs)
         cw, ch = int(vs.codec_context.width or first.width), int(vs.codec_context.height or first.height)
-        if cw <= 0 or ch <= 0:
-            raise InvalidMediaError("the video stream has no frame size")
         rotation = _rotation_of(first)
-        w, h = (ch, cw) if rotation in (90, 270) else (cw, ch)
-        if min(w, h) < 2:  # FramePump consumers and the renderer need at least 2x2
-            raise InvalidMediaError(f"the frame is too small ({w}x{h} pixels; at least 2x2 are needed)")
-        if max(w, h) > MAX_ASPECT_RATIO * min(w, h):
-            raise InvalidMediaError(f"the frame shape {w}x{h} is not supported (aspect ratio over {MAX_ASPECT_RATIO:g}:1)")
-
-        rate = vs.average_rate or vs.guessed_rate or vs.base_rate
-        fps = float(rate) if rate else 0.0
-        duration = None
-        if vs.duration is not None and vs.time_base is not None:
-            duration = float(vs.duration * vs.time_base)
-        if (not duration or duration <= 0) and container.duration is not None:
-            duration = container.duration / 1_000_000
-        if not duration or duration <= 0 or not math.isfinite(duration):
-            duration = 0.0
-        if fps <= 0 or not math.isfinite(fps) or fps > 1000:
-            fps = float(vs.frames) / duration if vs.frames and duration else 0.0
-        frames = int(vs.frames) if vs.frames else int(round(duration * fps))
-        if duration <= 0 and frames and fps:
-            duration = frames / fps
-
+        w, h = _display_size(cw, ch, rotation)
+        duration, fps, frames = _timing(container, vs)
         bit_rate = container.bit_rate or vs.bit_rate
         audio = container.streams.audio[0] if container.streams.audio else None
         spans = [duration] + [float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base]
         if container.duration:
             spans.append(container.duration / 1_000_000)
         longest = max(x for x in spans if math.isfinite(x))
+        actx = audio.codec_context if audio is not None else None
         return VideoInfo(
-            width=w,
-            height=h,
-            coded_width=cw,
-            coded_height=ch,
-            rotation=rotation,
-            duration_seconds=float(duration),
-            frame_rate=fps,
-            frame_count=frames,
-            codec=vs.codec_context.name,
-            pixel_format=vs.codec_context.pix_fmt,
+            width=w, height=h, coded_width=cw, coded_height=ch, rotation=rotation, duration_seconds=float(duration),
+            frame_rate=fps, frame_count=frames, codec=vs.codec_context.name, pixel_format=vs.codec_context.pix_fmt,
             bitrate_kbps=int(round(bit_rate / 1000)) if bit_rate else None,
-            format=_container_format(path, container.format.name),
-            has_audio=audio is not None,
-            audio_codec=audio.codec_context.name if audio is not None else None,
-            audio_sample_rate=int(audio.codec_context.sample_rate) if audio is not None and audio.codec_context.sample_rate else None,
-            audio_channels=int(audio.codec_context.channels) if audio is not None and audio.codec_context.channels else None,
+            format=_container_format(path, container.format.name), has_audio=audio is not None,
+            audio_codec=actx.name if actx is not None else None,
+            audio_sample_rate=int(actx.sample_rate) if actx is not None and actx.sample_rate else None,
+            audio_channels=int(actx.channels) if actx is not None and actx.channels else None,
             media_duration_seconds=float(longest),
         )
+
+
+def _first_frame(container: Any, vs: Any) -> av.VideoFrame:
+    """The first decoded frame of ``vs``, or InvalidMediaError."""
+    try:
+        for frame in container.decode(vs):
+            return frame
+    except Exception as exc:
+        raise InvalidMediaError("the video stream cannot be decoded") from exc
+    raise InvalidMediaError("the video stream has no decodable frames")
+
+
+def _display_size(cw: int, ch: int, rotation: int) -> tuple[int, int]:
+    """The display size of a ``cw``×``ch`` coded frame; InvalidMediaError for unusable shapes."""
+    if cw <= 0 or ch <= 0:
+        raise InvalidMediaError("the video stream has no frame size")
+    w, h = (ch, cw) if rotation in (90, 270) else (cw, ch)
+    if min(w, h) < 2:  # FramePump consumers and the renderer need at least 2x2
+        raise InvalidMediaError(f"the frame is too small ({w}x{h} pixels; at least 2x2 are needed)")
+    if max(w, h) > MAX_ASPECT_RATIO * min(w, h):
+        raise InvalidMediaError(f"the frame shape {w}x{h} is not supported (aspect ratio over {MAX_ASPECT_RATIO:g}:1)")
+    return w, h
+
+
+def _timing(container: Any, vs: Any) -> tuple[float, float, int]:
+    """(duration in seconds, average frames per second, frame count) of the video stream, from
+    the stream's own fields, else the container's, else each other."""
+    rate = vs.average_rate or vs.guessed_rate or vs.base_rate
+    fps = float(rate) if rate else 0.0
+    duration = None
+    if vs.duration is not None and vs.time_base is not None:
+        duration = float(vs.duration * vs.time_base)
+    if (not duration or duration <= 0) and container.duration is not None:
+        duration = container.duration / 1_000_000
+    if not duration or duration <= 0 or not math.isfinite(duration):
+        duration = 0.0
+    if fps <= 0 or not math.isfinite(fps) or fps > 1000:
+        fps = float(vs.frames) / duration if vs.frames and duration else 0.0
+    frames = int(vs.frames) if vs.frames else int(round(duration * fps))
+    if duration <= 0 and frames and fps:
+        duration = frames / fps
+    return duration, fps, frames
 
 
 # ---------------------------------------------------------------------------
@@ -251,49 +256,10 @@ class FramePump:
         control = ensure(control)
         q: queue.Queue = queue.Queue(maxsize=self.QUEUE_FRAMES)
         stop = threading.Event()
-        rotation = self.info.rotation
-        sizes = sorted({c.frame_size for c in self.consumers})
-        next_due = [0.0 for _ in self.consumers]
-        wanted_every = [c.every_s for c in self.consumers]
-
-        def decode() -> None:
-            try:
-                with av.open(self.path, metadata_errors="ignore") as container:
-                    vs = container.streams.video[0]
-                    vs.thread_type = "AUTO"
-                    start = vs.start_time * vs.time_base if vs.start_time is not None else 0
-                    last_t = -1.0
-                    for frame in container.decode(vs):
-                        if stop.is_set():
-                            return
-                        if frame.pts is None:
-                            t = last_t + (1.0 / self.info.frame_rate if self.info.frame_rate else 0.04)
-                        else:
-                            t = float(frame.pts * vs.time_base - start)
-                        if t <= last_t:  # non-monotonic timestamps: keep order, nudge forward
-                            t = last_t + 1e-3
-                        last_t = t
-                        images = {}
-                        for size in sizes:
-                            w, h = size
-                            cw, ch = (h, w) if rotation in (90, 270) else (w, h)
-                            arr = frame.reformat(width=cw, height=ch, format="rgb24", interpolation="AREA").to_ndarray()
-                            if rotation:
-                                arr = np.ascontiguousarray(np.rot90(arr, k=-rotation // 90))
-                            images[size] = arr
-                        while not stop.is_set():
-                            try:
-                                q.put((t, images), timeout=0.1)
-                                break
-                            except queue.Full:
-                                continue
-                q.put(_END)
-            except BaseException as exc:  # hand decoder errors to the caller
-                q.put(exc)
-
-        thread = threading.Thread(target=decode, name="clipzy-decode", daemon=True)
+        thread = threading.Thread(target=self._decode, args=(q, stop), name="clipzy-decode", daemon=True)
         thread.start()
         duration = max(self.info.duration_seconds, 1e-6)
+        next_due = [0.0 for _ in self.consumers]
         try:
             while True:
                 control.check()
@@ -310,9 +276,9 @@ class FramePump:
                 t, images = item
                 self.frames_decoded += 1
                 for i, c in enumerate(self.consumers):
-                    if wanted_every[i] and t + 1e-6 < next_due[i]:
+                    if c.every_s and t + 1e-6 < next_due[i]:
                         continue
-                    next_due[i] = t + wanted_every[i]
+                    next_due[i] = t + c.every_s
                     c.push(images[c.frame_size], t)
                 control.progress(min(1.0, t / duration))
         finally:
@@ -322,6 +288,47 @@ class FramePump:
             raise InvalidMediaError("the video stream has no decodable frames")
         control.progress(1.0)
         return self.frames_decoded
+
+    def _decode(self, q: queue.Queue, stop: threading.Event) -> None:
+        """The decoder thread: every frame's time and its images at each consumer size onto
+        ``q``, then ``_END``; an exception is handed over instead."""
+        sizes = sorted({c.frame_size for c in self.consumers})
+        try:
+            with av.open(self.path, metadata_errors="ignore") as container:
+                vs = container.streams.video[0]
+                vs.thread_type = "AUTO"
+                start = vs.start_time * vs.time_base if vs.start_time is not None else 0
+                last_t = -1.0
+                for frame in container.decode(vs):
+                    if stop.is_set():
+                        return
+                    if frame.pts is None:
+                        t = last_t + (1.0 / self.info.frame_rate if self.info.frame_rate else 0.04)
+                    else:
+                        t = float(frame.pts * vs.time_base - start)
+                    if t <= last_t:  # non-monotonic timestamps: keep order, nudge forward
+                        t = last_t + 1e-3
+                    last_t = t
+                    images = {size: self._upright(frame, size) for size in sizes}
+                    while not stop.is_set():
+                        try:
+                            q.put((t, images), timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+            q.put(_END)
+        except BaseException as exc:  # hand decoder errors to the caller
+            q.put(exc)
+
+    def _upright(self, frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
+        """``frame`` scaled in swscale to the display ``size`` and rotated upright (uint8 RGB)."""
+        w, h = size
+        rotation = self.info.rotation
+        cw, ch = (h, w) if rotation in (90, 270) else (w, h)
+        arr = frame.reformat(width=cw, height=ch, format="rgb24", interpolation="AREA").to_ndarray()
+        if rotation:
+            arr = np.ascontiguousarray(np.rot90(arr, k=-rotation // 90))
+        return arr
 
 
 # ---------------------------------------------------------------------------

@@ -74,17 +74,7 @@ def crop_path(
     cw, ch = crop_window(footage_w, footage_h, out_aspect)
     n = max(2, int(math.ceil((t1_s - t0_s) / step_s)) + 1)
     ts = np.linspace(t0_s, t1_s, n)
-    pad = 3 * SMOOTH_SIGMA_S
-    tt = np.arange(t0_s - pad, t1_s + pad + step_s / 2, step_s)
-    x, y, w = track.at(tt)
-    # evidence-weighted Gaussian smoothing (weights ≥ 0.05 so the centre bias still counts)
-    k = np.exp(-0.5 * (np.arange(-int(pad / step_s), int(pad / step_s) + 1) * step_s / SMOOTH_SIGMA_S) ** 2)
-    ww = np.maximum(w, 0.05)
-    den = np.convolve(ww, k, mode="same")
-    xs = np.convolve(x * ww, k, mode="same") / den
-    ys = np.convolve(y * ww, k, mode="same") / den
-    xs = np.interp(ts, tt, xs)
-    ys = np.interp(ts, tt, ys)
+    xs, ys = _smoothed_roi(track, ts, step_s)
     out = []
     keys = []
     for p, size, full in ((xs, cw, footage_w), (ys, ch, footage_h)):
@@ -108,6 +98,20 @@ def crop_path(
     if len(out) >= 2 and all(o["x"] == out[0]["x"] and o["y"] == out[0]["y"] for o in out):
         out = [out[0]]
     return out
+
+
+def _smoothed_roi(track: RoiTrack, ts: np.ndarray, step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ROI centre (shares of the frame) at ``ts``, smoothed by an evidence-weighted
+    Gaussian (σ = SMOOTH_SIGMA_S; weights ≥ 0.05 so the centre bias still counts)."""
+    pad = 3 * SMOOTH_SIGMA_S
+    tt = np.arange(ts[0] - pad, ts[-1] + pad + step_s / 2, step_s)
+    x, y, w = track.at(tt)
+    k = np.exp(-0.5 * (np.arange(-int(pad / step_s), int(pad / step_s) + 1) * step_s / SMOOTH_SIGMA_S) ** 2)
+    ww = np.maximum(w, 0.05)
+    den = np.convolve(ww, k, mode="same")
+    xs = np.convolve(x * ww, k, mode="same") / den
+    ys = np.convolve(y * ww, k, mode="same") / den
+    return np.interp(ts, tt, xs), np.interp(ts, tt, ys)
 
 
 def crop_at(keys: list[dict[str, float]], t_s: float) -> tuple[int, int, int, int]:

