@@ -1,6 +1,6 @@
 """Benchmark on-screen text analysis on a real edited video (default: wannaworktogether.mp4).
 
-Runs one FramePump with one :class:`clipzy.engine.text.TextAnalyzer` over the whole file
+Runs one FramePump with one :class:`clipzy.engine.analysis.text.TextAnalyzer` over the whole file
 (decode included; shot spans for ``use_subtitles`` come from a separate untimed pass of
 the shot detector unless ``--no-shots``), optionally limited to N CPU cores (``--cores``, via the process CPU
 affinity and onnxruntime/OpenCV threads), prints a timing table and the overlays found.

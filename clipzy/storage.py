@@ -7,7 +7,7 @@ Layout::
       uploads/<video_id>.<ext>
       jobs/<job_id>/        artifacts: output.mp4, style_dna.json, grade.cube, edit_plan.json
       tmp/                  uploads and renders in progress (cleaned on start)
-      models/               prepared learned models (engine/models.py)
+      models/               prepared learned models (engine/models/)
       cache/numba/          librosa's numba cache, paid once
 
 A file becomes visible only by ``os.replace`` from ``tmp/`` (or a ``.part`` name) once

@@ -1,4 +1,4 @@
-"""On-screen text (clipzy.engine.text): OCR engine loading, glyph measurements, the
+"""On-screen text (clipzy.engine.analysis.text): OCR engine loading, glyph measurements, the
 use_subtitles rule, and end-to-end runs on real footage with text drawn at known places
 and times (tests/synth/text.py).
 

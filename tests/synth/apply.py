@@ -6,7 +6,7 @@
 * ``ciede2000(lab1, lab2)``: vectorised CIEDE2000 (Sharma, Wu & Dalal 2005).
 * ``wasserstein_lab(lab1, lab2)``: per-channel 1-D Wasserstein distances (L, a, b).
 * ``ssim_structure(x, y)``: mean SSIM structure term (σxy + C3)/(σx σy + C3), Gaussian 11×11.
-* ``profile(frames)``: a ``color_profile`` dict measured with clipzy.engine.color's helpers.
+* ``profile(frames)``: a ``color_profile`` dict measured with clipzy.engine.analysis.color's helpers.
 * ``dna(...)``: a Style DNA dict with the fields the apply step reads.
 * ``click_music(bpm, seconds)``: drum-like clicks on a known beat grid plus a quiet pad.
 """
@@ -109,7 +109,7 @@ def ssim_structure(x: np.ndarray, y: np.ndarray) -> float:
 
 def profile(frames: Sequence[np.ndarray]) -> dict[str, Any]:
     """``color_profile`` (lab_mean, lab_cov, luma_percentiles, ...) of RGB frames, via
-    clipzy.engine.color.lab_statistics (the analyser's own pooling helper)."""
+    clipzy.engine.analysis.color.lab_statistics (the analyser's own pooling helper)."""
     from clipzy.engine.analysis import color
     from clipzy.engine.colorspace import rgb_to_lab
 
