@@ -117,7 +117,7 @@ class _Streaming:
         self.long_threshold = long_threshold
         self.long_types = long_types
         self._gray: collections.deque = collections.deque(maxlen=2 * self.k + 1)
-        self.long: list[float] = []  # mean |luma(t+k) - luma(t-k)| (0..255), index t-k
+        self.long_range: list[float] = []  # mean |luma(t+k) - luma(t-k)| (0..255), index t-k
         self._lopen: tuple[int, int, float] | None = None
         self._long_cands: list[Candidate] = []
         # long-range candidates may merge with the others (True) or only fill gaps (False)
@@ -142,13 +142,13 @@ class _Streaming:
         self.mean_luma.append(m)
         self._gray.append(gray)
         if len(self._gray) == self._gray.maxlen:
-            self.long.append(float(np.abs(self._gray[-1] - self._gray[0]).mean()))
-            self._long_scan(len(self.long) - 1)
+            self.long_range.append(float(np.abs(self._gray[-1] - self._gray[0]).mean()))
+            self._long_scan(len(self.long_range) - 1)
         return self.n - 1
 
     def _long_scan(self, i: int) -> None:
         """Track runs of the long-range difference (index i is centred on frame i + k)."""
-        v = self.long[i]
+        v = self.long_range[i]
         if v >= self.long_threshold:
             self._lopen = (self._lopen[0] if self._lopen is not None else i, i, 0.0)
         elif self._lopen is not None:
@@ -161,7 +161,7 @@ class _Streaming:
         they sit at its ends), widened by 2 frames."""
         a, b, _ = self._lopen
         self._lopen = None
-        d = np.asarray(self.long[a:b + 1])
+        d = np.asarray(self.long_range[a:b + 1])
         if len(d) < 3:
             d = np.pad(d, 1)
             a -= 1

@@ -111,22 +111,22 @@ class TemplateStyle:
     def from_dna(cls, dna: Mapping[str, Any]) -> "TemplateStyle":
         """Read a Style DNA dict (STYLE_DNA.md; times in ms)."""
         shots = dna.get("shots") or []
-        duration = float(dna.get("source_duration_seconds") or 0.0)
-        if not duration and shots:
-            duration = shots[-1]["end_ms"] / 1000.0
+        duration_s = float(dna.get("source_duration_seconds") or 0.0)
+        if not duration_s and shots:
+            duration_s = shots[-1]["end_ms"] / 1000.0
         res = dna.get("resolution") or {}
         loud = dna.get("loudness") or {}
         beats = [b / 1000.0 for b in ((dna.get("beats") or {}).get("beat_times_ms") or [])]
         if not beats:
             beats = [b["timestamp_ms"] / 1000.0 for b in (dna.get("detected_beats") or []) if "timestamp_ms" in b]
         return cls(
-            duration_s=duration,
+            duration_s=duration_s,
             frame_rate=float(dna["frame_rate"]) if dna.get("frame_rate") else None,
             aspect_ratio=dna.get("aspect_ratio"),
             resolution=(int(res["width"]), int(res["height"])) if res.get("width") and res.get("height") else None,
             shots_s=[(s["start_ms"] / 1000.0, s["end_ms"] / 1000.0) for s in shots
                      if s.get("end_ms", 0) > s.get("start_ms", 0)],
-            transitions=_template_transitions(dna, duration),
+            transitions=_template_transitions(dna, duration_s),
             beat_times_s=beats,
             music_present=bool(loud.get("music_present")),
             integrated_lufs=None if loud.get("integrated_lufs") is None else float(loud["integrated_lufs"]),
@@ -212,8 +212,8 @@ def output_format(config: Mapping[str, Any], style: TemplateStyle, footage_info:
     width, height = output_size(config, style, footage_info)
     footage_s = float(footage_info.duration_seconds)
     tmpl_s = style.duration_s or footage_s
-    duration = float(config["duration_seconds"]) if config["duration_seconds"] else min(tmpl_s, footage_s)
-    return OutputFormat(width, height, fps, max(1, int(round(duration * fps))))
+    duration_s = float(config["duration_seconds"]) if config["duration_seconds"] else min(tmpl_s, footage_s)
+    return OutputFormat(width, height, fps, max(1, int(round(duration_s * fps))))
 
 
 def choose_soundtrack(style: TemplateStyle, footage_info: VideoInfo, config: Mapping[str, Any],
@@ -292,7 +292,7 @@ class _Pacing:
 def _pacing(style: TemplateStyle, clip: FootageClip, fmt: OutputFormat) -> _Pacing:
     fps = fmt.frame_rate
     footage_s = float(clip.info.duration_seconds)
-    duration = fmt.duration_s
+    duration_s = fmt.duration_s
     spans = [(a, min(b, footage_s)) for a, b in (clip.shots_s or [(0.0, footage_s)]) if a < footage_s]
     spans = spans or [(0.0, footage_s)]
     # the output is rounded to whole frames and the renderer holds the footage's last frame:
@@ -301,7 +301,7 @@ def _pacing(style: TemplateStyle, clip: FootageClip, fmt: OutputFormat) -> _Paci
     longest = max(b - a for a, b in spans)
     t_spans = style.shots_s or [(0.0, style.duration_s or footage_s)]
     lengths = np.array([b - a for a, b in t_spans], float)
-    lengths = lengths * duration / lengths.sum()
+    lengths = lengths * duration_s / lengths.sum()
     pieces: list[float] = []
     origin: list[int] = []
     for j, ln in enumerate(lengths):
@@ -347,16 +347,16 @@ def _segments(clip: FootageClip, fmt: OutputFormat, pacing: _Pacing, bounds: lis
     footage_s = float(info.duration_seconds)
     roi = clip.roi or RoiTrack.centre(footage_s)
     n = len(pacing.pieces_s)
-    seg_len = [(bounds[i + 1] - bounds[i]) / fps for i in range(n)]
+    seg_len_s = [(bounds[i + 1] - bounds[i]) / fps for i in range(n)]
     handles = [_handle_s(trans[i + 1], fps) if i + 1 < len(trans) else 0.0 for i in range(n)]
     spans = pacing.footage_spans_s
     score = _footage_scores(clip, roi, spans)
-    starts = _choose(seg_len, handles, spans, score, footage_s, info.frame_rate)
+    starts = _choose(seg_len_s, handles, spans, score, footage_s, info.frame_rate)
     aspect = fmt.width / fmt.height
     ends = [s[1] for s in spans]
     out = []
     for i, a in enumerate(starts):
-        ln = seg_len[i]
+        ln = seg_len_s[i]
         keys = crop.crop_path(roi, info.width, info.height, aspect, a, a + ln + handles[i])
         shot = int(np.clip(np.searchsorted(ends, a, side="right"), 0, len(spans) - 1))
         # footage after the out point inside the same shot, for the outgoing side of the next
