@@ -63,3 +63,44 @@ def test_schema_refuses_unknown_and_out_of_range():
     assert "bogus" in errors and "aspect_ratio" in errors
     with pytest.raises(ValueError):
         dna.validate_dna({"version": "2.0"})
+
+
+# -- values that cannot be measured are null, and the DNA still validates ---------------------
+
+
+def _assembled(*, duration_s: float = 4.0, overlays=(), shot_transitions=()):
+    """A Style DNA assembled from real analyser results on four grey frames."""
+    import numpy as np
+
+    from clipzy.engine.analysis.audio import AudioAnalysis
+    from clipzy.engine.analysis.color import ColorAnalyzer
+    from clipzy.engine.analysis.motion import MotionAnalyzer
+    from clipzy.engine.analysis.shots import ShotResult
+    from clipzy.engine.analysis.text import TextResult
+    from clipzy.engine.media import VideoInfo
+
+    info = VideoInfo(width=320, height=180, coded_width=320, coded_height=180, rotation=0, duration_seconds=duration_s,
+                     frame_rate=25.0, frame_count=4, codec="h264", pixel_format="yuv420p", bitrate_kbps=None,
+                     format="mp4", has_audio=False, audio_codec=None, audio_sample_rate=None, audio_channels=None)
+    color, motion = ColorAnalyzer(info), MotionAnalyzer(info)
+    for i in range(4):
+        img = np.full((180, 320, 3), 90 + 10 * i, np.uint8)
+        color.push(img, i * 0.25)
+        motion.push(img, i * 0.25)
+    shots = ShotResult(list(shot_transitions), "transnetv2-onnx")
+    spans = shots.shots_s(duration_s)
+    return dna.assemble(info=info, shots=shots, color=color.finish(spans), motion=motion.finish(spans),
+                        text=TextResult(list(overlays), False, "rapidocr-ppocr-onnx"), audio=AudioAnalysis(),
+                        timings_s={})
+
+
+def test_overlay_without_measured_size_or_colour_is_null():
+    from clipzy.engine.analysis.text import TextOverlay
+
+    d = _assembled(overlays=[TextOverlay("HELLO", "center", None, None, 0.5, 2.0)])
+    assert d["text_overlays"][0]["size"] is None and d["text_overlays"][0]["color"] is None
+
+
+def test_cut_frequency_without_a_duration_is_null():
+    d = _assembled(duration_s=0.0)
+    assert d["cut_frequency"] is None and d["source_duration_seconds"] == 0.0

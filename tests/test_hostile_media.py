@@ -278,7 +278,14 @@ def test_jobs_on_hostile_files_end_cleanly(corpus, tmp_path):
             result = client.get(f"/api/v1/jobs/{job_id}/result").get_json()["data"]
             dna = result["style_json"]
             assert dna["resolution"] == {"width": meta["width"], "height": meta["height"]}, name
-            assert dna["source_duration_seconds"] == pytest.approx(meta["duration_seconds"], abs=0.01), name
+            # measured on what decoded: a truncated file reports less than its container claims
+            decoded, coverage = dna["analysis"]["decoded_duration_seconds"], dna["analysis"]["coverage"]
+            assert dna["source_duration_seconds"] == pytest.approx(decoded, abs=0.01), name
+            assert coverage == pytest.approx(min(1.0, decoded / meta["duration_seconds"]), abs=0.01), name
+            if "truncated" in name:
+                assert coverage < 0.9 and dna["extraction_confidence"] <= coverage + 1e-9, (name, decoded, meta)
+            elif not name.startswith("apply:") and name not in ("bytes_flipped_mid_stream", "bytes_flipped_vp9"):
+                assert coverage == pytest.approx(1.0, abs=0.01), (name, decoded, meta)
             assert 0 <= dna["extraction_confidence"] <= 1
             text = json.dumps(dna)
             assert "NaN" not in text and "Infinity" not in text, name

@@ -17,10 +17,13 @@ tests/test_dna.py):
   unavailable;
 * beat factor: with music, ``0.5 + 0.5 * tempo_confidence``; without music 0.9 (pacing
   is still measured, beats simply do not exist); 0.8 when the video has no audio;
-* model confidence: mean confidence of the detected transitions (1.0 when none).
+* model confidence: mean confidence of the detected transitions (1.0 when none);
+* coverage: the share of the file that really decoded (``analysis.coverage``, 1.0 for a
+  file that decodes to its end).
 
-confidence = 0.2 + 0.8 × duration × shot × detector × beat × model (so a real
-measurement never reads as 0), rounded to 3 decimals.
+confidence = (0.2 + 0.8 × duration × shot × detector × beat × model) × coverage (so a
+real measurement of a whole file never reads as 0, and a file that decoded to 10 % is
+never more than 0.1 confident), rounded to 3 decimals.
 """
 from __future__ import annotations
 
@@ -83,8 +86,9 @@ class BeatSchema(ma.Schema):
 class TextOverlaySchema(ma.Schema):
     content = fields.String(required=True)
     position = fields.String(required=True, validate=validate.OneOf(POSITIONS))
-    size = fields.Integer(required=True)
-    color = fields.String(required=True, validate=validate.Regexp(r"^#[0-9a-f]{6}$"))
+    size = fields.Integer(allow_none=True, required=True, metadata={"description": "null when the glyphs could not be measured"})
+    color = fields.String(allow_none=True, required=True, validate=validate.Regexp(r"^#[0-9a-f]{6}$"),
+                          metadata={"description": "null when the glyphs could not be measured"})
     start_ms = fields.Integer(required=True)
     duration_ms = fields.Integer(required=True)
 
@@ -160,7 +164,8 @@ class StyleDnaSchema(ma.Schema):
     version = fields.String(required=True, validate=validate.Equal(VERSION))
     aspect_ratio = fields.String(required=True, validate=validate.OneOf(list(ASPECT_RATIOS)))
     frame_rate = fields.Float(required=True)
-    cut_frequency = fields.Float(required=True, metadata={"description": "shot boundaries per minute"})
+    cut_frequency = fields.Float(allow_none=True, required=True,
+                                 metadata={"description": "shot boundaries per minute; null when nothing decoded has a duration"})
     motion_intensity = fields.Float(allow_none=True, required=True, validate=validate.Range(0, 100))
     zoom_usage = fields.Float(allow_none=True, required=True, validate=validate.Range(0, 100))
     use_subtitles = fields.Boolean(allow_none=True, required=True)
@@ -211,7 +216,8 @@ def cuts_on_beat_ratio(boundary_times_s: Sequence[float], beat_times_s: Sequence
 
 def extraction_confidence(*, duration_s: float, shot_count: int, shot_detector: str,
                           transition_confidences: Sequence[float], has_audio: bool, music_present: bool | None,
-                          tempo_confidence: float | None, speech_detector: str | None, text_detector: str | None) -> float:
+                          tempo_confidence: float | None, speech_detector: str | None, text_detector: str | None,
+                          coverage: float = 1.0) -> float:
     """The documented confidence formula (module docstring)."""
     duration = min(1.0, max(0.0, duration_s) / 30.0)
     shots = min(1.0, 0.5 + 0.1 * max(0, shot_count))
@@ -227,7 +233,7 @@ def extraction_confidence(*, duration_s: float, shot_count: int, shot_detector: 
     else:
         beat = 0.9
     model = float(np.mean(transition_confidences)) if len(transition_confidences) else 1.0
-    return round(0.2 + 0.8 * duration * shots * detector * beat * model, 3)
+    return round((0.2 + 0.8 * duration * shots * detector * beat * model) * min(1.0, max(0.0, coverage)), 3)
 
 
 def json_safe(x: Any) -> Any:
@@ -333,11 +339,13 @@ def audio_fields(a: AudioAnalysis) -> dict[str, Any]:
 
 
 def assemble(*, info: VideoInfo, shots: ShotResult, color: dict, motion: dict, text: TextResult,
-             audio: AudioAnalysis, timings_s: dict[str, float]) -> dict:
+             audio: AudioAnalysis, timings_s: dict[str, float], coverage: float = 1.0) -> dict:
     """The validated Style DNA of one video from its analysers' results (seconds inside).
 
-    ``info``: the probed video; ``color``/``motion``: the colour and motion analysers'
-    ``finish()`` fields; ``timings_s``: seconds per stage, written to ``analysis``.
+    ``info``: the probed video, its ``duration_seconds`` the part that really decoded;
+    ``coverage``: that part's share of the container's claimed duration (0–1);
+    ``color``/``motion``: the colour and motion analysers' ``finish()`` fields;
+    ``timings_s``: seconds per stage, written to ``analysis``.
     """
     duration_s = info.duration_seconds
     shot = shot_fields(shots, duration_s)
@@ -363,7 +371,7 @@ def assemble(*, info: VideoInfo, shots: ShotResult, color: dict, motion: dict, t
             duration_s=duration_s, shot_count=pacing["shot_count"], shot_detector=shots.detector,
             transition_confidences=[t.confidence for t in shots.transitions], has_audio=info.has_audio,
             music_present=loudness.get("music_present"), tempo_confidence=aud["beats"].get("tempo_confidence"),
-            speech_detector=audio.speech_detector, text_detector=txt["detector"]),
+            speech_detector=audio.speech_detector, text_detector=txt["detector"], coverage=coverage),
         "color_grade": color["color_grade"],
         "audio_style": aud["audio_style"],
         "primary_transition": shot["primary_transition"],
@@ -383,6 +391,8 @@ def assemble(*, info: VideoInfo, shots: ShotResult, color: dict, motion: dict, t
             "onnx_provider": shots.provider,
             "speech_detector": audio.speech_detector,
             "text_detector": txt["detector"],
+            "decoded_duration_seconds": round(float(duration_s), 3),
+            "coverage": round(float(coverage), 3),
             "stage_seconds": {k: round(v, 3) for k, v in timings_s.items()},
         },
     }

@@ -6,7 +6,8 @@
 * :class:`FramePump` decodes a video once, in a background thread with FFmpeg's own
   threading, scales each frame in swscale (C) to the size every consumer asked for,
   rotates it upright, and hands it to the consumers with its presentation time in
-  seconds. Consumers are small objects with ``frame_size`` (display width, height in
+  seconds. It records how much really decoded (:attr:`FramePump.decoded_duration_s`): a
+  file that stops decoding early is measured on what decoded. Consumers are small objects with ``frame_size`` (display width, height in
   pixels), ``every_s`` (minimum seconds between two frames it wants; 0 = every frame)
   and ``push(image, t_s)``. Memory is bounded by a short queue: the pump never holds a
   whole video.
@@ -250,6 +251,18 @@ class FramePump:
                 raise ValueError(f"consumer every_s must be >= 0, got {c.every_s}")
         self.info = info or probe(self.path)
         self.frames_decoded = 0
+        self.last_frame_s: float | None = None  # time of the last frame decoded
+        self.stopped_early = False  # the decoder failed after the first frame (a damaged tail)
+
+    @property
+    def decoded_duration_s(self) -> float:
+        """Seconds of video that really decoded: up to the end of the last decoded frame (one
+        frame interval after its time), never more than the container claims."""
+        if self.last_frame_s is None:
+            return 0.0
+        fps = self.info.frame_rate
+        end = self.last_frame_s + (1.0 / fps if fps > 0 else 0.0)
+        return min(end, self.info.duration_seconds) if self.info.duration_seconds > 0 else end
 
     def run(self, control: Control | None = None) -> int:
         """Decode the whole video; returns the number of frames decoded."""
@@ -271,10 +284,12 @@ class FramePump:
                     break
                 if isinstance(item, BaseException):
                     if self.frames_decoded > 0 and isinstance(item, av.error.FFmpegError):
-                        break  # a damaged tail: keep what decoded
+                        self.stopped_early = True  # a damaged tail: keep what decoded
+                        break
                     raise InvalidMediaError("the video stream cannot be decoded") from item
                 t, images = item
                 self.frames_decoded += 1
+                self.last_frame_s = t
                 for i, c in enumerate(self.consumers):
                     if c.every_s and t + 1e-6 < next_due[i]:
                         continue
@@ -358,13 +373,15 @@ def decode_audio(
     *,
     sample_rate: int = 48000,
     layout: str | None = None,
+    max_duration_s: float | None = None,
     control: Control | None = None,
 ) -> AudioTrack | None:
     """Decode the first audio stream to float PCM at ``sample_rate`` Hz.
 
     ``layout`` None keeps the source channel layout (needed for BS.1770 channel
-    weights); "mono"/"stereo" downmix in swresample. Returns None when the file has
-    no audio stream. A damaged tail keeps what decoded before it.
+    weights); "mono"/"stereo" downmix in swresample. ``max_duration_s``: stop after that
+    many seconds (the rest is not decoded). Returns None when the file has no audio
+    stream. A damaged tail keeps what decoded before it.
     """
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
@@ -385,6 +402,7 @@ def decode_audio(
         nch = av.AudioLayout(out_layout).nb_channels
         chunks: list[np.ndarray] = []
         n = 0
+        limit = None if max_duration_s is None else max(0, int(round(max_duration_s * sample_rate)))
         try:
             for i, frame in enumerate(container.decode(stream)):
                 for out in resampler.resample(frame):
@@ -393,8 +411,11 @@ def decode_audio(
                     n += arr.shape[0]
                 if i % 64 == 0:
                     control.check()
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1, nch))
+                if limit is not None and n >= limit:
+                    break
+            else:
+                for out in resampler.resample(None):
+                    chunks.append(out.to_ndarray().reshape(-1, nch))
         except av.error.FFmpegError:
             if not chunks:
                 raise InvalidMediaError("the audio stream cannot be decoded")
@@ -403,6 +424,8 @@ def decode_audio(
         return AudioTrack(np.zeros((0, channels), np.float32), sample_rate, out_layout)
     pcm = np.concatenate(chunks, axis=0)  # already C-contiguous (samples, channels): one copy at the peak
     del chunks
+    if limit is not None:
+        pcm = pcm[:limit]
     return AudioTrack(pcm.astype(np.float32, copy=False), sample_rate, out_layout)
 
 

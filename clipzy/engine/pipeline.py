@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from . import dna as dna_mod
@@ -89,12 +89,29 @@ class VideoAnalysis:
     text: TextResult | None = None
     audio: AudioAnalysis | None = None
     roi: RoiTrack | None = None
+    decoded_duration_s: float | None = None  # seconds of video that really decoded (STYLE_DNA.md)
     timings_s: dict[str, float] = field(default_factory=dict)
     pending: dict[str, Any] = field(default_factory=dict)  # analysers awaiting motion_analysis
 
     @property
     def is_footage(self) -> bool:
         return self.role == "footage"
+
+    @property
+    def coverage(self) -> float:
+        """Share (0–1) of the container's claimed duration that decoded (1 before decoding)."""
+        claimed = self.info.duration_seconds
+        if self.decoded_duration_s is None or claimed <= 0:
+            return 1.0
+        return min(1.0, self.decoded_duration_s / claimed)
+
+    @property
+    def measured_info(self) -> VideoInfo:
+        """The probed info with the duration that really decoded: what every measurement and
+        the edit describe (never footage past the decoded end)."""
+        if self.decoded_duration_s is None or self.coverage >= 1.0:
+            return self.info
+        return replace(self.info, duration_seconds=self.decoded_duration_s)
 
 
 @dataclass
@@ -161,9 +178,11 @@ def _decode_pass(a: VideoAnalysis, models: ModelRegistry, control: Control) -> N
         consumers["roi"] = RoiTracker(a.info)
     else:
         consumers["text"] = TextAnalyzer(a.info, models=models)
-    FramePump(a.source.path, consumers.values(), info=a.info).run(control)
+    pump = FramePump(a.source.path, consumers.values(), info=a.info)
+    pump.run(control)
+    a.decoded_duration_s = pump.decoded_duration_s
     a.shots = consumers["shots"].finish()
-    a.shots_s = a.shots.shots_s(a.info.duration_seconds)
+    a.shots_s = a.shots.shots_s(a.measured_info.duration_seconds)
     a.color = consumers["color"].finish(a.shots_s)
     if a.is_footage:
         a.roi = consumers["roi"].finish()
@@ -174,7 +193,10 @@ def _decode_pass(a: VideoAnalysis, models: ModelRegistry, control: Control) -> N
 def _audio_pass(a: VideoAnalysis, models: ModelRegistry, control: Control) -> None:
     """Loudness, beats and speech (footage: speech only); nothing measured without audio."""
     t0 = time.perf_counter()
-    track = decode_audio(a.source.path, control=control.span(0.0, 0.3)) if a.info.has_audio else None
+    # a video that stopped decoding early: its audio is measured over the same decoded span
+    limit_s = a.decoded_duration_s if a.coverage < 1.0 else None
+    track = decode_audio(a.source.path, max_duration_s=limit_s, control=control.span(0.0, 0.3)) \
+        if a.info.has_audio else None
     if a.is_footage:
         a.audio = audio_mod.analyse_speech(track, models=models)
     else:
@@ -192,7 +214,7 @@ def _shot_pooling(a: VideoAnalysis, control: Control) -> None:
     control.progress(0.5)
     control.check()
     if "text" in a.pending:
-        a.text = a.pending.pop("text").finish(a.shots_s)
+        a.text = a.pending.pop("text").finish(a.shots_s, duration_s=a.measured_info.duration_seconds)
     control.progress(1.0)
     a.timings_s["motion_analysis"] = time.perf_counter() - t0
 
@@ -225,10 +247,11 @@ def style_extraction(state: JobState, control: Control) -> None:
     if a is None or a.text is None or a.audio is None or a.motion is None or a.shots is None:
         raise RuntimeError("the analysis stages must run before style_extraction")
     t0 = time.perf_counter()
-    timings = dict(a.timings_s)
-    timings["style_extraction"] = time.perf_counter() - t0
-    state.style_dna = dna_mod.assemble(info=a.info, shots=a.shots, color=a.color or {}, motion=a.motion,
-                                       text=a.text, audio=a.audio, timings_s=timings)
+    state.style_dna = dna_mod.assemble(info=a.measured_info, shots=a.shots, color=a.color or {}, motion=a.motion,
+                                       text=a.text, audio=a.audio, timings_s=a.timings_s, coverage=a.coverage)
+    # what this stage took: the assembly and validation just done (a number, so the DNA stays valid)
+    a.timings_s["style_extraction"] = time.perf_counter() - t0
+    state.style_dna["analysis"]["stage_seconds"]["style_extraction"] = round(a.timings_s["style_extraction"], 3)
     control.check()
     write_json_atomic(state.artifacts.style_dna, state.style_dna)
     control.progress(1.0)
@@ -238,7 +261,7 @@ def _footage_clip(a: VideoAnalysis) -> plan_mod.FootageClip:
     """What the planner reads of a footage analysis (shots on the DNA's millisecond grid)."""
     shots = [(plan_mod.whole_ms(s), plan_mod.whole_ms(e)) for s, e in a.shots_s]
     per_shot = (a.motion or {}).get("motion", {}).get("per_shot") or []
-    return plan_mod.FootageClip(info=a.info, shots_s=[(s, e) for s, e in shots if e > s],
+    return plan_mod.FootageClip(info=a.measured_info, shots_s=[(s, e) for s, e in shots if e > s],
                                 motion_per_shot=[p.get("intensity") for p in per_shot], roi=a.roi,
                                 speech_s=list(a.audio.speech_segments_s) if a.audio else [])
 
@@ -277,7 +300,7 @@ def rendering(state: JobState, control: Control) -> None:
         control=control.span(0.0, 0.05))
     if state.artifacts.edit_plan:
         write_json_atomic(state.artifacts.edit_plan, state.plan.to_json())
-    info = render_mod.render(state.plan, footage=[(c.source.path, c.info) for c in clips],
+    info = render_mod.render(state.plan, footage=[(c.source.path, c.measured_info) for c in clips],
                              out_path=state.artifacts.output, luts=state.luts, audio=sound,
                              control=control.span(0.05, 1.0))
     state.output_metadata = info.metadata()

@@ -644,11 +644,12 @@ class TextAnalyzer:
             if height is not None:
                 tr.heights.append(height)
 
-    def _close(self, tr: _Track, *, t_absent: float | None) -> None:
+    def _close(self, tr: _Track, *, t_absent: float | None, video_end_s: float | None = None) -> None:
         if tr.samples < MIN_SAMPLES:
             return  # too brief to report: forget it (keeps memory bounded on noisy OCR)
         if t_absent is None:
-            tr.end_s = max(tr.last_seen, self.info.duration_seconds or tr.last_seen)
+            end = video_end_s if video_end_s is not None else self.info.duration_seconds
+            tr.end_s = max(tr.last_seen, end or tr.last_seen)
         else:
             tr.end_s = 0.5 * (tr.last_seen + t_absent)
         tr.thumb = None
@@ -656,10 +657,11 @@ class TextAnalyzer:
 
     # -- results -------------------------------------------------------------
 
-    def overlays(self) -> list[TextOverlay]:
-        """The overlays in time order (closes tracks still open: call once, at the end)."""
+    def overlays(self, *, duration_s: float | None = None) -> list[TextOverlay]:
+        """The overlays in time order (closes tracks still open, ending at ``duration_s``, default
+        the probed duration: call once, at the end)."""
         for tr in self._live:
-            self._close(tr, t_absent=tr.absent_since)
+            self._close(tr, t_absent=tr.absent_since, video_end_s=duration_s)
         self._live = []
         fw, fh = self.frame_size
         scale = self.info.height / float(fh)
@@ -676,12 +678,13 @@ class TextAnalyzer:
             out.append(TextOverlay(tr.content(), grid_cell(cx, cy, fw, fh), size, colour, tr.start_s, tr.end_s, cy / fh))
         return out
 
-    def finish(self, shots_s: list[tuple[float, float]] | None = None) -> TextResult:
-        """The overlays and the ``use_subtitles`` verdict; ``shots_s`` in seconds."""
+    def finish(self, shots_s: list[tuple[float, float]] | None = None, *, duration_s: float | None = None) -> TextResult:
+        """The overlays and the ``use_subtitles`` verdict; ``shots_s`` in seconds; ``duration_s``:
+        how much of the video decoded (default: the probed duration)."""
         if not self.available:
             return TextResult([], None, UNAVAILABLE)
-        overlays = self.overlays()
-        dur = self.info.duration_seconds or self._last_t
+        overlays = self.overlays(duration_s=duration_s)
+        dur = (duration_s if duration_s is not None else self.info.duration_seconds) or self._last_t
         shots = [(float(a), float(b)) for a, b in (shots_s or []) if b > a] or [(0.0, max(dur, 1e-3))]
         return TextResult(overlays, subtitles_rule(overlays, shots), DETECTOR)
 
