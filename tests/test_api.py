@@ -47,9 +47,32 @@ def test_health_reports_real_state(client):
     assert data["storage"]["free_bytes"] > 0
     assert data["workers"] == {"max": 0, "busy": 0, "queued": 0}
     assert "CPUExecutionProvider" in data["onnx_providers"]
-    assert set(data["models"]) == {"transnetv2", "silero_vad"}
-    assert all(m["available"] is False for m in data["models"].values())  # fresh models folder
+    assert set(data["models"]) == {"transnetv2", "silero_vad", "ppocr"}  # every learned model, the text detector's too
+    assert data["models"]["transnetv2"]["available"] is False and data["models"]["silero_vad"]["available"] is False
+    assert data["models"]["ppocr"]["available"] is True  # bundled inside the rapidocr wheel
     assert all(m["fallback"] for m in data["models"].values())
+
+
+def test_health_reports_the_providers_a_session_really_gets(tmp_path):
+    """CLIPZY_ONNX_PROVIDERS is probed, not echoed: /health lists what a session on those
+    providers really runs on (CUDA only where it starts)."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    app = make_app(tmp_path / "i", CLIPZY_ONNX_PROVIDERS=",".join(wanted))
+    reported = assert_ok(app.test_client().get("/api/v1/health"))["onnx_providers"]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    model = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    ort.set_default_logger_severity(4)
+    try:
+        got = ort.InferenceSession(model.SerializeToString(), providers=wanted).get_providers()
+    finally:
+        ort.set_default_logger_severity(3)
+    assert reported == got, (reported, got)
 
 
 def test_health_503_when_database_unusable(app, client, monkeypatch):
@@ -161,6 +184,20 @@ def test_upload_missing_file_field(client):
                                     content_type="multipart/form-data"), 422, "MISSING_FIELD")
     assert "file" in body["error"]["fields"]
     assert_error(client.post("/api/v1/videos/upload", json={"x": 1}), 422, "MISSING_FIELD")
+
+
+def test_upload_without_file_part_is_missing_field_even_with_other_fields(client, small_clips):
+    """API.md: MISSING_FIELD wins over unknown-field errors; a file sent under another name is a missing ``file``."""
+    import io
+
+    body = assert_error(client.post("/api/v1/videos/upload", data={"note": "hello"}, content_type="multipart/form-data"),
+                        422, "MISSING_FIELD")
+    assert "file" in body["error"]["fields"]
+    with open(small_clips["mp4"], "rb") as fh:
+        data = {"video": (io.BytesIO(fh.read()), "clip.mp4")}
+    body = assert_error(client.post("/api/v1/videos/upload", data=data, content_type="multipart/form-data"),
+                        422, "MISSING_FIELD")
+    assert "file" in body["error"]["fields"]
 
 
 def test_upload_over_limit_413_and_nothing_kept(tmp_path, small_clips):

@@ -1,7 +1,7 @@
 """A full disk: the instance folder on a small tmpfs (8 MiB), served by real gunicorn.
 
-Needs root to mount the tmpfs (the dev and CI machines run as root); skipped with the
-reason only when the mount is refused. What API.md's table allows for a full disk is
+Needs root to mount the tmpfs (the dev and CI machines run as root); when the mount is
+refused it skips locally with the reason, and fails with CI=true. What API.md's table allows for a full disk is
 ``503 SERVICE_UNAVAILABLE`` ("storage or database unusable"): uploads that do not fit
 and database writes that fail with "database or disk is full" answer that, with a detail
 saying storage is full, and leave nothing on disk. A render that runs out of space fails
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need
 from procs import Server, files_under, integrity_check, query, upload_bytes, wait_for
 
 pytestmark = pytest.mark.slow
@@ -32,9 +33,8 @@ def small_disk(tmp_path):
     mnt.mkdir()
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m,mode=0755", "tmpfs", str(mnt)],
                        capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a {DISK_MB} MiB tmpfs (needs root / CAP_SYS_ADMIN): "
-                    f"{(r.stderr or r.stdout).strip() or 'mount exit ' + str(r.returncode)}")
+    need(r.returncode == 0, f"cannot mount a {DISK_MB} MiB tmpfs (needs root / CAP_SYS_ADMIN): "
+                            f"{(r.stderr or r.stdout).strip() or 'mount exit ' + str(r.returncode)}")
     try:
         yield mnt
     finally:

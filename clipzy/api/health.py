@@ -6,6 +6,7 @@ import time
 from flask import current_app
 from flask.views import MethodView
 
+from .. import engine
 from ..store import JobStatus
 from ..version import __version__
 from .base import Blueprint, say
@@ -45,7 +46,7 @@ def health_report() -> tuple[dict, list[str]]:
         "storage": {"path": str(services.storage.root), "free_bytes": int(free)},
         "workers": {"max": runner.max_workers if runner else 0, "busy": runner.busy if runner else 0, "queued": queued},
         "onnx_providers": services.models.providers(),
-        "models": services.models.status(),
+        "models": engine.model_status(services.models),
     }
     return data, problems
 

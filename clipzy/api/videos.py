@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask.views import MethodView
 
 from ..jobs import intake
@@ -26,6 +26,15 @@ def video_view(row: dict) -> dict:
         "storage_url": storage.video_path(row["storage_name"]).resolve().as_uri(),
         "template_video_id": row["template_video_id"],
     }
+
+
+@blp.before_request
+def file_part_first():
+    """API.md: an upload without a ``file`` part is MISSING_FIELD, whatever else it carries
+    (unknown fields included: a file sent under another name is a missing ``file``)."""
+    if request.method == "POST" and request.endpoint == "videos.VideoUpload" and "file" not in request.files:
+        raise ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",
+                       {"file": ["Missing data for required field."]})
 
 
 @blp.route("/upload")

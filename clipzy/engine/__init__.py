@@ -19,11 +19,11 @@ The analysis half never imports the editing half. Units: float seconds inside th
 engine; integer milliseconds only where the Style DNA or the edit plan is written.
 
 This module is the engine's public face for the service's HTTP layer: the stage names,
-the Style DNA schema and the apply config's vocabulary.
+the Style DNA schema, the apply config's vocabulary and the learned models' status.
 """
 from .dna import StyleDnaSchema, validate_dna
 from .editing.settings import AUDIO_SOURCES, DEFAULT_CONFIG, MAX_DURATION_S, OUTPUT_ASPECTS, QUALITY, RESOLUTION_RANGE
-from .pipeline import STAGE_MODES, STAGE_NAMES
+from .pipeline import STAGE_MODES, STAGE_NAMES, model_status
 
 __all__ = ["AUDIO_SOURCES", "DEFAULT_CONFIG", "MAX_DURATION_S", "OUTPUT_ASPECTS", "QUALITY", "RESOLUTION_RANGE",
-           "STAGE_MODES", "STAGE_NAMES", "StyleDnaSchema", "validate_dna"]
+           "STAGE_MODES", "STAGE_NAMES", "StyleDnaSchema", "model_status", "validate_dna"]

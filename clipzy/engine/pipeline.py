@@ -344,6 +344,14 @@ def run(state: JobState, control: Control | None = None) -> JobState:
     return state
 
 
+def model_status(models: ModelRegistry) -> dict[str, dict[str, Any]]:
+    """Every learned model the engine can use — the registry's and the text detector's —
+    with whether it is available and what runs without it (for /health)."""
+    from .analysis.text import ocr_status
+
+    return {**models.status(), "ppocr": ocr_status()}
+
+
 def extract_style(path: str | os.PathLike[str], control: Control | None = None, *,
                   models: ModelRegistry | None = None, style_dna_path: str | None = None) -> dict:
     """The Style DNA of ``path`` (the four extract stages); writes it to ``style_dna_path``

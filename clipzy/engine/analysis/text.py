@@ -160,6 +160,21 @@ def model_dir() -> Path | None:
     return Path(rapidocr.__file__).resolve().parent / "models"
 
 
+def ocr_status() -> dict[str, Any]:
+    """The text detector as a learned model for /health: available when rapidocr and its
+    bundled PP-OCR detection and recognition files are installed."""
+    folder = model_dir()
+    try:
+        from importlib.metadata import version
+
+        source = f"rapidocr=={version('rapidocr')} (bundled PP-OCR models)"
+    except Exception:  # noqa: BLE001 - not installed
+        source = "rapidocr (not installed)"
+    available = folder is not None and all((folder / f).is_file() for f in (DET_MODEL, REC_MODEL))
+    return {"available": bool(available), "file": f"{DET_MODEL}, {REC_MODEL}", "source": source,
+            "fallback": "none: use_subtitles null, no text overlays"}
+
+
 def _build_engine(models: Path | None = None, providers: tuple[str, ...] | None = None) -> Any:
     """A new RapidOCR engine on the bundled model files only; None if they are missing.
 

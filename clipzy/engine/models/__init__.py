@@ -85,9 +85,10 @@ def _ort():
 def probe_providers(setting: str | None) -> list[str]:
     """Execution providers sessions really get for a ``CLIPZY_ONNX_PROVIDERS`` setting.
 
-    ``None``/``"auto"``: CUDA when a session on a tiny graph really keeps it, else CPU;
-    otherwise the listed providers this onnxruntime offers (CPU when none). Probed once
-    per process and setting.
+    ``None``/``"auto"``: CUDA, then CPU, as offered; otherwise the listed providers. Each
+    is kept only when a session on a tiny graph really runs on it (an onnxruntime build
+    may offer CUDA on a machine whose driver or libraries cannot start it); the CPU
+    provider always comes last. Probed once per process and setting.
     """
     key = (setting or "auto").strip() or "auto"
     with _lock:
@@ -95,21 +96,17 @@ def probe_providers(setting: str | None) -> list[str]:
             return list(_probed[key])
     ort = _ort()
     available = ort.get_available_providers()
-    if key.lower() != "auto":
-        wanted = [p.strip() for p in key.split(",") if p.strip()]
-        chosen = [p for p in wanted if p in available] or ["CPUExecutionProvider"]
-    else:
-        chosen = ["CPUExecutionProvider"]
-        if "CUDAExecutionProvider" in available and _cuda_really_works(ort):
-            chosen = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    wanted = ["CUDAExecutionProvider"] if key.lower() == "auto" else [p.strip() for p in key.split(",") if p.strip()]
+    chosen = [p for p in wanted if p != "CPUExecutionProvider" and p in available and _really_runs_on(ort, p)]
+    chosen.append("CPUExecutionProvider")
     with _lock:
         _probed[key] = chosen
     log.info(json.dumps({"event": "onnx_providers", "setting": key, "providers": chosen}))
     return list(chosen)
 
 
-def _cuda_really_works(ort) -> bool:
-    """Build a one-node graph and check that a CUDA session keeps the CUDA provider."""
+def _really_runs_on(ort, provider: str) -> bool:
+    """Build a one-node graph and check that a session on ``provider`` keeps it."""
     try:
         from onnx import TensorProto, helper
 
@@ -120,9 +117,9 @@ def _cuda_really_works(ort) -> bool:
         model.ir_version = 8
         so = ort.SessionOptions()
         so.log_severity_level = 4
-        ort.set_default_logger_severity(4)  # a missing CUDA library is expected here: stay quiet
-        sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CUDAExecutionProvider"])
-        return "CUDAExecutionProvider" in sess.get_providers()
+        ort.set_default_logger_severity(4)  # a missing GPU library is expected here: stay quiet
+        sess = ort.InferenceSession(model.SerializeToString(), so, providers=[provider])
+        return sess.get_providers()[0] == provider
     except Exception:
         return False
     finally:
