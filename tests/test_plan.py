@@ -160,10 +160,20 @@ def test_segments_prefer_motion_and_speech():
     assert s["footage_in_ms"] <= 16000 and s["footage_out_ms"] >= 14500
 
 
+def _overlaps(p) -> int:
+    """How many pairs of segments show the same footage (repeats)."""
+    spans = sorted((s["footage_in_ms"], s["footage_out_ms"]) for s in p["segments"])
+    return sum(1 for i, (a0, a1) in enumerate(spans) for b0, b1 in spans[i + 1:] if b0 < a1 - 1)
+
+
 def test_repeats_only_when_footage_too_short():
-    p = build(sa.dna(shots_ms=[0, 1000, 2000, 3000]), finfo=info(dur=2.0), fdna=sa.dna(shots_ms=[0, 2000]), config={"duration_seconds": 3.0})
+    tdna = sa.dna(shots_ms=[0, 1000, 2000, 3000])
+    p = build(tdna, finfo=info(dur=2.0), fdna=sa.dna(shots_ms=[0, 2000]), config={"duration_seconds": 3.0})
     assert p["output"]["frame_count"] == 75
     check_segments(p, [0, 2000], 25)
+    assert _overlaps(p) >= 1  # 3 s of output from 2 s of footage: something repeats
+    p = build(tdna, finfo=info(dur=6.0), fdna=sa.dna(shots_ms=[0, 6000]), config={"duration_seconds": 3.0})
+    assert _overlaps(p) == 0  # with enough footage: nothing does
 
 
 def test_soundtrack_resolution():

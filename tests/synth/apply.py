@@ -108,13 +108,51 @@ def ssim_structure(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def profile(frames: Sequence[np.ndarray]) -> dict[str, Any]:
-    """``color_profile`` (lab_mean, lab_cov, luma_percentiles, ...) of RGB frames, via
-    clipzy.engine.analysis.color.lab_statistics (the analyser's own pooling helper)."""
-    from clipzy.engine.analysis import color
-    from clipzy.engine.colorspace import rgb_to_lab
+    """``color_profile`` of RGB frames as the engine measures it: the production
+    :class:`~clipzy.engine.analysis.color.ColorAnalyzer` pooling (frames fed at its own size and
+    sampling interval, one shot)."""
+    from clipzy.engine.analysis.color import ColorAnalyzer
+    from clipzy.engine.media import VideoInfo
 
-    lab = np.concatenate([rgb_to_lab(f).reshape(-1, 3) for f in frames])
-    return color.lab_statistics(lab)
+    h, w = frames[0].shape[:2]
+    info = VideoInfo(width=w, height=h, coded_width=w, coded_height=h, rotation=0, duration_seconds=len(frames) * 0.25,
+                     frame_rate=4.0, frame_count=len(frames), codec="rawvideo", pixel_format="rgb24", bitrate_kbps=None,
+                     format="mp4", has_audio=False, audio_codec=None, audio_sample_rate=None, audio_channels=None)
+    an = ColorAnalyzer(info)
+    fw, fh = an.frame_size
+    for i, f in enumerate(frames):
+        img = f if (f.shape[1], f.shape[0]) == (fw, fh) else cv2.resize(f, (fw, fh), interpolation=cv2.INTER_AREA)
+        an.push(np.ascontiguousarray(img), i * an.every_s)
+    return an.finish([(0.0, info.duration_seconds)])["color_profile"]
+
+
+def grade_recovery(path: str, start_a_s: float, start_b_s: float, grade: str, *, workdir: str) -> dict[str, float]:
+    """Template = stretch A of a real shot graded by the known LUT ``grade``; footage = stretch B
+    untouched. The engine's transfer (built from the two colour profiles, applied in C by
+    lut3d) is compared with B graded by the same known LUT. Returns ``de2000`` (mean ΔE2000
+    against the truth), ``de2000_untouched`` (B itself against the truth), ``wasserstein_before``
+    / ``_after`` (Lab distance to the template, summed over L, a, b) and ``ssim_structure``."""
+    import os
+
+    from clipzy.engine.editing import grade as lutmod
+    from tests.synth.video import shared_media_frames
+
+    A = shared_media_frames(path, start_s=start_a_s, count=8, size=(320, 180))[::2]
+    B = shared_media_frames(path, start_s=start_b_s, count=8, size=(320, 180))[::2]
+    K = known_lut(grade)
+    A_graded = [lutmod.apply_lut_numpy(f, K) for f in A]
+    B_truth = [lutmod.apply_lut_numpy(f, K) for f in B]
+    L = lutmod.build_lut(profile(B), profile(A_graded), strength=1.0)
+    flt = lutmod.LutFilter(lutmod.write_cube(os.path.join(workdir, f"{grade}.cube"), L), 320, 180)
+    B_out = [flt.apply(f) for f in B]
+    lab_out, lab_truth = (np.concatenate([to_lab(f) for f in fs]) for fs in (B_out, B_truth))
+    lab_b, lab_tmpl = (np.concatenate([to_lab(f) for f in fs]) for fs in (B, A_graded))
+    grey = lambda f: cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)  # noqa: E731
+    return {"de2000": float(ciede2000(lab_out, lab_truth).mean()),
+            "de2000_untouched": float(ciede2000(lab_b, lab_truth).mean()),
+            "wasserstein_before": float(wasserstein_lab(lab_b, lab_tmpl).sum()),
+            "wasserstein_after": float(wasserstein_lab(lab_out, lab_tmpl).sum()),
+            "ssim_structure": float(np.mean([ssim_structure(grey(o), grey(b)) for o, b in zip(B_out, B)]))}
 
 
 def dna(
