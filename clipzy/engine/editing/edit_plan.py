@@ -118,6 +118,8 @@ class EditPlan:
     footage: dict[str, Any]  # footage size, duration and face detector, as written
     beat_sync: dict[str, int]  # beats offered, cuts, cuts on a beat
     extra: dict[str, Any] = field(default_factory=dict)
+    soundtrack_beats_s: list[float] = field(default_factory=list)  # the soundtrack's beat grid, output clock
+    soundtrack_downbeats_s: list[float] = field(default_factory=list)  # its downbeats, output clock
 
     @property
     def fps(self) -> float:

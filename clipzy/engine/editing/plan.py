@@ -106,6 +106,7 @@ class TemplateStyle:
     music_present: bool
     integrated_lufs: float | None
     true_peak_dbtp: float | None
+    downbeat_times_s: list[float] = field(default_factory=list)
 
     @classmethod
     def from_dna(cls, dna: Mapping[str, Any]) -> "TemplateStyle":
@@ -131,6 +132,7 @@ class TemplateStyle:
             music_present=bool(loud.get("music_present")),
             integrated_lufs=None if loud.get("integrated_lufs") is None else float(loud["integrated_lufs"]),
             true_peak_dbtp=None if loud.get("true_peak_dbtp") is None else float(loud["true_peak_dbtp"]),
+            downbeat_times_s=[b / 1000.0 for b in ((dna.get("beats") or {}).get("downbeat_times_ms") or [])],
         )
 
 
@@ -169,9 +171,9 @@ class FootageClip:
     speech_s: list[tuple[float, float]] = field(default_factory=list)
 
 
-def soundtrack_beats(style: TemplateStyle, duration_s: float) -> list[float]:
-    """Template beat times (seconds) on the output clock, repeated per loop of the music."""
-    beats = list(style.beat_times_s)
+def soundtrack_beats(style: TemplateStyle, duration_s: float, *, downbeats: bool = False) -> list[float]:
+    """Template beat (or ``downbeats``) times, seconds on the output clock, repeated per loop of the music."""
+    beats = list(style.downbeat_times_s if downbeats else style.beat_times_s)
     if not beats:
         return []
     period = style.duration_s
@@ -466,12 +468,14 @@ def build_plan(style: TemplateStyle, clip: FootageClip, config: Mapping[str, Any
     fmt = output_format(cfg, style, info)
     fps, total_frames = fmt.frame_rate, fmt.frame_count
     soundtrack = choose_soundtrack(style, info, cfg, template_has_audio)
-    beats: list[float] = []
-    if cfg["beat_sync"]:
-        if soundtrack_beats_s is not None:
-            beats = [float(b) for b in soundtrack_beats_s if b is not None]
-        elif soundtrack.source in ("template", "mix"):
-            beats = soundtrack_beats(style, fmt.duration_s)
+    grid: list[float] = []  # the soundtrack's beats on the output clock (also the timelines' markers)
+    downbeats: list[float] = []
+    if soundtrack_beats_s is not None:
+        grid = [float(b) for b in soundtrack_beats_s if b is not None]
+    elif soundtrack.source in ("template", "mix"):
+        grid = soundtrack_beats(style, fmt.duration_s)
+        downbeats = soundtrack_beats(style, fmt.duration_s, downbeats=True)
+    beats = grid if cfg["beat_sync"] else []
     pacing = _pacing(style, clip, fmt)
     cuts_s = list(np.cumsum(pacing.pieces_s)[:-1])
     min_frames = max(2, int(math.ceil(MIN_SEGMENT_S * fps)))
@@ -491,4 +495,5 @@ def build_plan(style: TemplateStyle, clip: FootageClip, config: Mapping[str, Any
         footage={"width": info.width, "height": info.height, "duration_ms": int(round(float(info.duration_seconds) * 1000)),
                  "roi_face_detector": roi.face_detector},
         beat_sync={"beats": len(beats), "cuts": len(cut_frames), "cuts_on_beat": int(sum(on_beat))},
+        soundtrack_beats_s=grid, soundtrack_downbeats_s=downbeats,
     )
