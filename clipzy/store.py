@@ -130,6 +130,38 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX webhook_due ON webhook_deliveries(status, next_attempt_epoch);
     """,
+    # 2: v1.1 — songs, saved styles, several footage clips per job
+    """
+    CREATE TABLE audio (
+        id TEXT PRIMARY KEY,
+        filename TEXT NOT NULL,
+        file_size_bytes INTEGER NOT NULL,
+        metadata TEXT NOT NULL,
+        storage_name TEXT NOT NULL,
+        uploaded_at TEXT NOT NULL
+    );
+    CREATE TABLE styles (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        source_job_id TEXT,
+        style_json TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX styles_created ON styles(created_at);
+    ALTER TABLE jobs ADD COLUMN footage_video_ids TEXT;
+    ALTER TABLE jobs ADD COLUMN style_id TEXT;
+    ALTER TABLE jobs ADD COLUMN style_json TEXT;
+    ALTER TABLE jobs ADD COLUMN music_audio_id TEXT REFERENCES audio(id);
+    CREATE TABLE job_videos (
+        job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        video_id TEXT NOT NULL REFERENCES videos(id),
+        position INTEGER NOT NULL,
+        PRIMARY KEY (job_id, position)
+    );
+    CREATE INDEX job_videos_video ON job_videos(video_id, job_id);
+    INSERT INTO job_videos (job_id, video_id, position) SELECT id, video_id, 0 FROM jobs;
+    UPDATE jobs SET footage_video_ids = '["' || video_id || '"]'
+    """,
 ]
 
 
@@ -238,8 +270,56 @@ class Store:
         d["metadata"] = json.loads(d["metadata"])
         return d
 
-    def video_storage_names(self) -> set[str]:
-        return {r[0] for r in self.connect().execute("SELECT storage_name FROM videos")}
+    def upload_storage_names(self) -> set[str]:
+        """The stored file names of every recorded upload (videos and songs)."""
+        conn = self.connect()
+        return {r[0] for r in conn.execute("SELECT storage_name FROM videos UNION SELECT storage_name FROM audio")}
+
+    # -- songs -------------------------------------------------------------
+    def insert_audio(self, *, audio_id: str, filename: str, file_size_bytes: int, metadata: dict,
+                     storage_name: str) -> dict:
+        self.connect().execute(
+            "INSERT INTO audio (id, filename, file_size_bytes, metadata, storage_name, uploaded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (audio_id, filename, file_size_bytes, json.dumps(metadata), storage_name, utcnow()))
+        return self.get_audio(audio_id)  # type: ignore[return-value]
+
+    def get_audio(self, audio_id: str) -> dict | None:
+        row = self.connect().execute("SELECT * FROM audio WHERE id = ?", (audio_id,)).fetchone()
+        if row is None:
+            return None
+        d = dict(row)
+        d["metadata"] = json.loads(d["metadata"])
+        return d
+
+    # -- saved styles ------------------------------------------------------
+    @staticmethod
+    def _style(row: sqlite3.Row | None) -> dict | None:
+        if row is None:
+            return None
+        d = dict(row)
+        d["style_json"] = json.loads(d["style_json"])
+        return d
+
+    def insert_style(self, *, name: str, style_json: dict, source_job_id: str | None) -> dict:
+        style_id = new_id("sty")
+        self.connect().execute(
+            "INSERT INTO styles (id, name, source_job_id, style_json, created_at) VALUES (?, ?, ?, ?, ?)",
+            (style_id, name, source_job_id, json.dumps(style_json), utcnow()))
+        return self.get_style(style_id)  # type: ignore[return-value]
+
+    def get_style(self, style_id: str) -> dict | None:
+        return self._style(self.connect().execute("SELECT * FROM styles WHERE id = ?", (style_id,)).fetchone())
+
+    def list_styles(self, *, offset: int, limit: int) -> tuple[list[dict], int]:
+        conn = self.connect()
+        total = conn.execute("SELECT COUNT(*) FROM styles").fetchone()[0]
+        rows = conn.execute("SELECT * FROM styles ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                            (limit, offset)).fetchall()
+        return [self._style(r) for r in rows], int(total)  # type: ignore[misc]
+
+    def delete_style(self, style_id: str) -> bool:
+        """Delete a saved style (jobs that used it keep their own copy); False if unknown."""
+        return bool(self.connect().execute("DELETE FROM styles WHERE id = ?", (style_id,)).rowcount)
 
     # -- jobs --------------------------------------------------------------
     @staticmethod
@@ -250,17 +330,26 @@ class Store:
         d["config"] = json.loads(d["config"])
         d["error"] = json.loads(d["error"]) if d["error"] else None
         d["result"] = json.loads(d["result"]) if d["result"] else None
+        d["footage_video_ids"] = json.loads(d["footage_video_ids"]) if d.get("footage_video_ids") else [d["video_id"]]
+        d["style_json"] = json.loads(d["style_json"]) if d.get("style_json") else None
         return d
 
     def create_job(self, *, video_id: str, template_video_id: str | None, mode: str, config: dict,
                    config_key: str, webhook_url: str | None, base_url: str | None = None,
-                   idempotency: tuple[str, str, float] | None = None) -> tuple[dict, bool]:
+                   idempotency: tuple[str, str, float] | None = None, footage_video_ids: list[str] | None = None,
+                   style_id: str | None = None, style_json: dict | None = None,
+                   music_audio_id: str | None = None) -> tuple[dict, bool]:
         """Insert a queued job; returns (job, created).
 
-        ``idempotency`` = (key, body_hash, ttl_seconds): a live key with the same hash
-        returns its job (created False); with another hash raises IdempotencyConflict.
-        An active duplicate raises DuplicateJob.
+        ``footage_video_ids``: the job's clips in order (default ``[video_id]``; ``video_id`` is
+        the first); ``style_id``/``style_json``: the saved style it applies and the job's own
+        copy of it; ``music_audio_id``: its song. ``config_key`` must cover every input that
+        makes two jobs the same (duplicate detection). ``idempotency`` = (key, body_hash,
+        ttl_seconds): a live key with the same hash returns its job (created False); with
+        another hash raises IdempotencyConflict. An active duplicate raises DuplicateJob.
         """
+        clips = list(footage_video_ids or [video_id])
+        template_key = template_video_id or (f"style:{style_id}" if style_id else "")
         job_id = new_id("job")
         now = utcnow()
         with self.tx() as c:
@@ -276,22 +365,26 @@ class Store:
             try:
                 c.execute(
                     "INSERT INTO jobs (id, video_id, template_video_id, template_key, mode, status, progress,"
-                    " config, config_key, webhook_url, base_url, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
-                    (job_id, video_id, template_video_id, template_video_id or "", mode, Q, json.dumps(config, sort_keys=True),
-                     config_key, webhook_url, base_url, now, now),
+                    " config, config_key, webhook_url, base_url, created_at, updated_at, footage_video_ids, style_id,"
+                    " style_json, music_audio_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (job_id, video_id, template_video_id, template_key, mode, Q, json.dumps(config, sort_keys=True),
+                     config_key, webhook_url, base_url, now, now, json.dumps(clips), style_id,
+                     json.dumps(style_json) if style_json is not None else None, music_audio_id),
                 )
             except sqlite3.IntegrityError as exc:
                 if "jobs_one_active" in str(exc) or "UNIQUE" in str(exc):
                     row = c.execute(
                         "SELECT id FROM jobs WHERE video_id = ? AND template_key = ? AND config_key = ?"
                         " AND status IN (?, ?)",
-                        (video_id, template_video_id or "", config_key, Q, P),
+                        (video_id, template_key, config_key, Q, P),
                     ).fetchone()
                     raise DuplicateJob(row["id"] if row else None) from exc
                 raise
             c.execute("INSERT INTO job_events (job_id, at, status, progress, stage, message) VALUES (?, ?, ?, 0, NULL, 'created')",
                       (job_id, now, Q))
+            c.executemany("INSERT INTO job_videos (job_id, video_id, position) VALUES (?, ?, ?)",
+                          [(job_id, vid, i) for i, vid in enumerate(clips)])
             if idempotency is not None:
                 c.execute("INSERT INTO idempotency_keys (key, body_hash, job_id, created_at_epoch) VALUES (?, ?, ?, ?)",
                           (idempotency[0], idempotency[1], job_id, time.time()))
@@ -306,8 +399,8 @@ class Store:
         if status:
             where.append("status = ?")
             args.append(status)
-        if video_id:
-            where.append("video_id = ?")
+        if video_id:  # any clip of the job
+            where.append("id IN (SELECT job_id FROM job_videos WHERE video_id = ?)")
             args.append(video_id)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         conn = self.connect()

@@ -258,7 +258,8 @@ def test_create_job_modes_and_defaults(client, two_videos):
     assert job["mode"] == "apply" and job["template_video_id"] == t  # falls back to the upload's template
     assert job["status"] == "queued" and job["progress_percent"] == 0 and job["current_stage"] is None
     assert job["config"] == {"quality": "high", "aspect_ratio": "template", "resolution": None, "duration_seconds": None,
-                             "audio_source": "auto", "color_strength": 1.0, "transitions": True, "beat_sync": True}
+                             "audio_source": "auto", "color_strength": 1.0, "transitions": True, "beat_sync": True,
+                             "footage_order": "keep", "music_start_seconds": None}  # v1.1 keys: defaults filled in
     assert job["created_at"].endswith("Z") and job["started_at"] is None and job["error"] is None
     ex = assert_ok(client.post("/api/v1/jobs", json={"video_id": v, "template_video_id": None}))
     assert ex["mode"] == "extract" and ex["template_video_id"] is None

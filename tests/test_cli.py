@@ -20,7 +20,7 @@ def test_init_db_is_idempotent(tmp_path):
     r1 = clipzy("init-db", instance=tmp_path)
     r2 = clipzy("init-db", instance=tmp_path)
     assert r1.returncode == 0 and r2.returncode == 0, r1.stderr
-    assert "schema version 1" in r2.stdout
+    assert "schema version 2" in r2.stdout
     assert (tmp_path / "clipzy.sqlite3").is_file()
 
 

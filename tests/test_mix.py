@@ -104,7 +104,7 @@ def test_mix_ducks_music_under_footage_speech(tmp_path):
     tmpl = write_video(tmp_path / "t.mp4", frames, fps=25, audio=np.stack([pad, pad], 1))
     foot = write_video(tmp_path / "f.mp4", frames, fps=25, audio=np.stack([voice, voice], 1))
     plan = plan_of([(0.5, 3.5, 0.0, 3.0)], frame_count=75, soundtrack=Soundtrack("mix", -16.0, -1.0))
-    y = mix.build_soundtrack(plan, template_path=tmpl, footage_path=foot, footage_speech_s=[(1.0, 2.0)])
+    y = mix.build_soundtrack(plan, template_path=tmpl, footage=[(foot, [(1.0, 2.0)])])
     rep = plan.soundtrack.to_json()
     assert y.shape == (3 * SR, 2) and rep["duck_db"] == mix.DUCK_DB and rep["source"] == "mix"
     assert abs(rep["measured_lufs"] - (-16.0)) <= 1.0 and rep["true_peak_dbtp"] <= -1.0

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from clipzy.engine.editing import plan as P
+from clipzy.engine.editing import pacing, plan as P
 from clipzy.engine.analysis import framing
 from clipzy.engine.media import VideoInfo
 from tests.synth import apply as sa
@@ -110,11 +110,11 @@ def test_cuts_snap_to_beats():
 
 
 def test_snap_to_beats_rules():
-    frames, flags = P.snap_to_beats([1.0, 1.2], [0.9, 1.4, 1.9], fps=10, total_frames=30, min_frames=2)
+    frames, flags = pacing.snap_to_beats([1.0, 1.2], [0.9, 1.4, 1.9], fps=10, total_frames=30, min_frames=2)
     assert frames == [9, 14] and flags == [True, True]  # second cut takes the next free beat within half a beat
-    frames, flags = P.snap_to_beats([1.0, 1.1], [0.9, 1.4, 1.9], fps=10, total_frames=30, min_frames=2)
+    frames, flags = pacing.snap_to_beats([1.0, 1.1], [0.9, 1.4, 1.9], fps=10, total_frames=30, min_frames=2)
     assert frames == [9, 11] and flags == [True, False]  # 1.4 is more than half a beat away: unsnapped
-    frames, flags = P.snap_to_beats([1.0], [3.0, 4.0], fps=10, total_frames=50, min_frames=2)
+    frames, flags = pacing.snap_to_beats([1.0], [3.0, 4.0], fps=10, total_frames=50, min_frames=2)
     assert frames == [10] and flags == [False]  # no beat within half a beat
 
 

@@ -24,9 +24,9 @@ def init_api(app: Flask) -> Api:
                                 "needs `Authorization: Bearer <key>` (downloads also accept a signed `token`)."},
         "security": [{"bearer": []}, {}],  # {} : open when no keys are configured (the default)
     })
-    from . import docs, health, jobs, videos
+    from . import audio, docs, health, jobs, styles, videos
 
-    for bp in (health.blp, videos.blp, jobs.blp):
+    for bp in (health.blp, videos.blp, audio.blp, jobs.blp, styles.blp):
         api.register_blueprint(bp)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     app.register_blueprint(docs.blp)

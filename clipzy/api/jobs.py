@@ -76,12 +76,15 @@ class Jobs(MethodView):
     @blp.arguments(JobCreateSchema)
     @blp.response(200, JobSchema)
     @blp.fails(400, "INVALID_JSON")
-    @blp.fails(404, "VIDEO_NOT_FOUND")
+    @blp.fails(404, "VIDEO_NOT_FOUND, STYLE_NOT_FOUND, AUDIO_NOT_FOUND")
     @blp.fails(409, "JOB_ALREADY_PROCESSING, IDEMPOTENCY_KEY_REUSED")
     @blp.fails(422, "VALIDATION_ERROR (also a JSON body over 1 MiB)")
     @blp.fails(503, "SERVICE_UNAVAILABLE (queue full, or storage or database full)")
     def post(self, body):
-        """Create a job: extract-only without a template, extract-and-apply with one.
+        """Create a job: extract-only without a template, extract-and-apply with a template or a saved style.
+
+        v1.1: several clips (`footage_video_ids`), a saved style (`style_id`) and a song
+        (`music_audio_id`); the combinations API.md refuses answer 422 VALIDATION_ERROR.
 
         Header `Idempotency-Key` (optional): the same key with the same body within 24 h
         returns the same job; with another body → 409 IDEMPOTENCY_KEY_REUSED.

@@ -91,10 +91,21 @@ class JobConfigSchema(StrictSchema):
     color_strength = fields.Float(validate=validate.Range(0.0, 1.0), load_default=_DEFAULTS["color_strength"])
     transitions = fields.Boolean(load_default=_DEFAULTS["transitions"])
     beat_sync = fields.Boolean(load_default=_DEFAULTS["beat_sync"])
+    footage_order = fields.String(validate=validate.OneOf(list(engine.FOOTAGE_ORDERS)), load_default=_DEFAULTS["footage_order"],
+                                  metadata={"description": "keep: the clips in the given order; any: the order that fits best"})
+    music_start_seconds = fields.Float(validate=validate.Range(min=0), allow_none=True,
+                                       load_default=_DEFAULTS["music_start_seconds"],
+                                       metadata={"description": "where in the song the edit starts; null: the engine picks "
+                                                                "the downbeat that opens the most energetic stretch"})
 
 
 class JobCreateSchema(StrictSchema):
-    video_id = fields.String(required=True, validate=validate.Length(max=64))
+    video_id = fields.String(validate=validate.Length(max=64),
+                             metadata={"description": "The footage (the first clip); may be left out with footage_video_ids"})
+    footage_video_ids = fields.List(fields.String(validate=validate.Length(max=64)), validate=validate.Length(1, 50),
+                                    metadata={"description": "v1.1: the footage clips in the user's order"})
+    style_id = fields.String(validate=validate.Length(max=64), metadata={"description": "v1.1: apply a saved style"})
+    music_audio_id = fields.String(validate=validate.Length(max=64), metadata={"description": "v1.1: the song to cut to"})
     template_video_id = fields.String(allow_none=True, validate=validate.Length(max=64),
                                       metadata={"description": "Absent: the upload's template; null: extract-only"})
     config = fields.Nested(JobConfigSchema, load_default=lambda: JobConfigSchema().load({}))
@@ -111,6 +122,9 @@ class JobSchema(ma.Schema):
     job_id = fields.String(required=True, metadata={"pattern": "^job_[0-9a-f]{16}$"})
     video_id = fields.String(required=True)
     template_video_id = fields.String(allow_none=True, required=True)
+    footage_video_ids = fields.List(fields.String(), required=True)
+    style_id = fields.String(allow_none=True, required=True)
+    music_audio_id = fields.String(allow_none=True, required=True)
     mode = fields.String(required=True, validate=validate.OneOf(["extract", "apply"]))
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     progress_percent = fields.Integer(required=True, validate=validate.Range(0, 100))
@@ -147,6 +161,76 @@ class JobListArgsSchema(StrictSchema):
 
 class JobListSchema(ma.Schema):
     jobs = fields.List(fields.Nested(JobSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+    total_pages = fields.Integer(required=True)
+
+
+# -- songs --------------------------------------------------------------------
+
+
+class AudioMetadataSchema(ma.Schema):
+    duration_seconds = fields.Float(required=True)
+    sample_rate = fields.Integer(required=True)
+    channels = fields.Integer(required=True)
+    codec = fields.String(required=True)
+    format = fields.String(required=True)
+    bitrate_kbps = fields.Integer(allow_none=True, required=True)
+
+
+class AudioSchema(ma.Schema):
+    audio_id = fields.String(required=True, metadata={"pattern": "^aud_[0-9a-f]{16}$"})
+    filename = fields.String(required=True)
+    file_size_bytes = fields.Integer(required=True)
+    metadata = fields.Nested(AudioMetadataSchema, required=True)
+    uploaded_at = fields.String(required=True, metadata={"format": "date-time"})
+    storage_url = fields.String(required=True)
+
+
+class AudioUploadSchema(StrictSchema):
+    """The multipart/form-data body of a song upload (``file`` is checked by the view: MISSING_FIELD)."""
+
+    file = fields.Raw(metadata={"type": "string", "format": "binary",
+                                "description": "The song (mp3, m4a/aac, wav, flac, ogg/opus, or a video)"})
+
+
+# -- saved styles -----------------------------------------------------------
+
+
+class StyleCreateSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    job_id = fields.String(validate=validate.Length(max=64), metadata={"description": "save this completed job's Style DNA"})
+    style_json = fields.Nested(engine.StyleDnaSchema, metadata={"description": "or save this Style DNA"})
+
+
+class StyleSummarySchema(ma.Schema):
+    cut_frequency = fields.Float(allow_none=True, required=True)
+    tempo_bpm = fields.Float(allow_none=True, required=True)
+    primary_transition = fields.Dict(allow_none=True, required=True)
+    aspect_ratio = fields.String(allow_none=True, required=True)
+    palette = fields.List(fields.String(), required=True)
+
+
+class StyleBriefSchema(ma.Schema):
+    style_id = fields.String(required=True, metadata={"pattern": "^sty_[0-9a-f]{16}$"})
+    name = fields.String(required=True)
+    source_job_id = fields.String(allow_none=True, required=True)
+    created_at = fields.String(required=True)
+    summary = fields.Nested(StyleSummarySchema, required=True)
+
+
+class StyleSchema(StyleBriefSchema):
+    style_json = fields.Nested(engine.StyleDnaSchema, required=True)
+
+
+class StyleListArgsSchema(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000_000))
+    page_size = fields.Integer(load_default=10, validate=validate.Range(1, 100))
+
+
+class StyleListSchema(ma.Schema):
+    styles = fields.List(fields.Nested(StyleBriefSchema), required=True)
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
     page_size = fields.Integer(required=True)

@@ -22,8 +22,9 @@ This module is the engine's public face for the service's HTTP layer: the stage 
 the Style DNA schema, the apply config's vocabulary and the learned models' status.
 """
 from .dna import StyleDnaSchema, validate_dna
-from .editing.settings import AUDIO_SOURCES, DEFAULT_CONFIG, MAX_DURATION_S, OUTPUT_ASPECTS, QUALITY, RESOLUTION_RANGE
+from .editing.settings import (AUDIO_SOURCES, DEFAULT_CONFIG, FOOTAGE_ORDERS, MAX_DURATION_S, OUTPUT_ASPECTS, QUALITY,
+                               RESOLUTION_RANGE)
 from .pipeline import STAGE_MODES, STAGE_NAMES, model_status
 
-__all__ = ["AUDIO_SOURCES", "DEFAULT_CONFIG", "MAX_DURATION_S", "OUTPUT_ASPECTS", "QUALITY", "RESOLUTION_RANGE",
+__all__ = ["AUDIO_SOURCES", "DEFAULT_CONFIG", "FOOTAGE_ORDERS", "MAX_DURATION_S", "OUTPUT_ASPECTS", "QUALITY", "RESOLUTION_RANGE",
            "STAGE_MODES", "STAGE_NAMES", "StyleDnaSchema", "model_status", "validate_dna"]

@@ -350,6 +350,66 @@ class FramePump:
 # Audio
 # ---------------------------------------------------------------------------
 
+#: Song containers and codecs by what FFmpeg names them → the ``format`` a client sees.
+AUDIO_FORMATS = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg": "ogg", "aac": "aac", "adts": "aac",
+                 "mov,mp4,m4a,3gp,3g2,mj2": "m4a", "matroska,webm": "mkv"}
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What :func:`probe_audio` measured of a song's first audio stream."""
+
+    duration_seconds: float
+    sample_rate: int
+    channels: int
+    codec: str
+    format: str
+    bitrate_kbps: int | None
+    has_video: bool  # a video file given as a song (its first audio track is the song)
+
+    def metadata(self) -> dict[str, Any]:
+        """The ``metadata`` object of API.md's audio upload."""
+        return {"duration_seconds": round(self.duration_seconds, 3), "sample_rate": self.sample_rate,
+                "channels": self.channels, "codec": self.codec, "format": self.format,
+                "bitrate_kbps": self.bitrate_kbps}
+
+
+def probe_audio(path: str | os.PathLike[str]) -> AudioInfo:
+    """Measure a song: its first audio stream must decode. InvalidMediaError otherwise.
+
+    The duration comes from decoding (not the header) when the container does not say it.
+    """
+    path = os.fspath(path)
+    try:
+        container = av.open(path, metadata_errors="ignore")
+    except Exception as exc:
+        raise InvalidMediaError("the file is not a readable media container") from exc
+    with container:
+        if not container.streams.audio:
+            raise InvalidMediaError("the file has no audio stream")
+        stream = container.streams.audio[0]
+        ctx = stream.codec_context
+        try:
+            first = next(iter(container.decode(stream)), None)
+        except Exception as exc:
+            raise InvalidMediaError("the audio stream cannot be decoded") from exc
+        if first is None or not (ctx.sample_rate or first.sample_rate):
+            raise InvalidMediaError("the audio stream has no decodable samples")
+        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+        if duration <= 0 and container.duration:
+            duration = container.duration / 1_000_000
+        if not math.isfinite(duration) or duration <= 0:
+            raise InvalidMediaError("the audio stream has no duration")
+        name = container.format.name
+        fmt = AUDIO_FORMATS.get(name, name.split(",")[0])
+        if fmt == "m4a" and container.streams.video:
+            fmt = _container_format(path, name)  # an mp4/mov video given as a song
+        bit_rate = container.bit_rate or stream.bit_rate
+        return AudioInfo(duration_seconds=duration, sample_rate=int(ctx.sample_rate or first.sample_rate),
+                         channels=int(ctx.channels or first.layout.nb_channels), codec=ctx.name, format=fmt,
+                         bitrate_kbps=int(round(bit_rate / 1000)) if bit_rate else None,
+                         has_video=bool(container.streams.video))
+
 
 @dataclass(frozen=True)
 class AudioTrack:

@@ -39,10 +39,12 @@ from .analysis.audio import AudioAnalysis
 from .analysis.color import ColorAnalyzer
 from .analysis.framing import RoiTrack, RoiTracker
 from .analysis.motion import MotionAnalyzer
+from .analysis.quality import ClipQuality, QualityAnalyzer
 from .analysis.shots import ShotResult
 from .analysis.text import TextAnalyzer, TextResult
 from .control import Control, ensure
-from .editing import grade, plan as plan_mod, render as render_mod, soundtrack
+from .errors import InvalidMediaError
+from .editing import grade, pacing, plan as plan_mod, render as render_mod, soundtrack
 from .editing.edit_plan import EditPlan
 from .files import write_json_atomic
 from .media import FramePump, VideoInfo, decode_audio, probe
@@ -51,10 +53,12 @@ from .models import ModelRegistry
 
 @dataclass(frozen=True)
 class Source:
-    """One input video: where it is and what the user called it (logs, timelines, bundles)."""
+    """One input file: where it is, what the user called it (logs, timelines, bundles) and the
+    service's id of it (``vid_…``/``aud_…``; None outside the service)."""
 
     path: str
     name: str = ""
+    id: str | None = None
 
     @classmethod
     def of(cls, path: str | os.PathLike[str]) -> "Source":
@@ -89,6 +93,7 @@ class VideoAnalysis:
     text: TextResult | None = None
     audio: AudioAnalysis | None = None
     roi: RoiTrack | None = None
+    quality: ClipQuality | None = None  # footage: focus, exposure, change and the usable verdict
     decoded_duration_s: float | None = None  # seconds of video that really decoded (STYLE_DNA.md)
     timings_s: dict[str, float] = field(default_factory=dict)
     pending: dict[str, Any] = field(default_factory=dict)  # analysers awaiting motion_analysis
@@ -119,8 +124,10 @@ class JobState:
     """Everything a run's stages share (see the module docstring).
 
     ``style_source``: the video whose Style DNA is measured (the template of an apply job,
-    the video of an extract job); ``footage``: the clips an apply job edits (empty for an
-    extract job); ``config``: the API ``config`` (defaults filled in by the planner).
+    the video of an extract job; None when ``style_dna`` is a saved style given up front);
+    ``footage``: the clips an apply job edits, in the user's order (empty for an extract
+    job); ``music``: the user's song; ``config``: the API ``config`` (defaults filled in by
+    the planner).
     """
 
     style_source: Source | None
@@ -128,6 +135,8 @@ class JobState:
     config: dict[str, Any]
     artifacts: Artifacts
     models: ModelRegistry
+    music: Source | None = None
+    song: "SongAnalysis | None" = None
     style: VideoAnalysis | None = None
     clips: list[VideoAnalysis] = field(default_factory=list)
     style_dna: dict[str, Any] | None = None
@@ -141,6 +150,11 @@ class JobState:
         """``"apply"`` with footage, else ``"extract"``."""
         return "apply" if self.footage else "extract"
 
+    @property
+    def given_style(self) -> bool:
+        """Whether the Style DNA was given (a saved style) rather than measured from a video."""
+        return self.style_source is None and self.style_dna is not None
+
     def analyses(self) -> list[VideoAnalysis]:
         """The videos of this run, each probed once: [style video, footage clips...]."""
         if self.style is None and self.style_source is not None:
@@ -148,6 +162,17 @@ class JobState:
         if len(self.clips) != len(self.footage):
             self.clips = [VideoAnalysis(src, probe(src.path), "footage") for src in self.footage]
         return ([self.style] if self.style is not None else []) + list(self.clips)
+
+
+@dataclass
+class SongAnalysis:
+    """The user's song: its measured audio (beats, downbeats, loudness) and energy envelope."""
+
+    source: Source
+    duration_s: float
+    audio: AudioAnalysis
+    energy_times_s: Any  # np.ndarray, seconds
+    energy: Any  # np.ndarray, mean power per step
 
 
 StageStep = Callable[[JobState, Control], None]
@@ -176,6 +201,7 @@ def _decode_pass(a: VideoAnalysis, models: ModelRegistry, control: Control) -> N
     }
     if a.is_footage:
         consumers["roi"] = RoiTracker(a.info)
+        consumers["quality"] = QualityAnalyzer(a.info)
     else:
         consumers["text"] = TextAnalyzer(a.info, models=models)
     pump = FramePump(a.source.path, consumers.values(), info=a.info)
@@ -186,6 +212,7 @@ def _decode_pass(a: VideoAnalysis, models: ModelRegistry, control: Control) -> N
     a.color = consumers["color"].finish(a.shots_s)
     if a.is_footage:
         a.roi = consumers["roi"].finish()
+        a.quality = consumers["quality"].finish(a.measured_info.duration_seconds)
     a.pending = {k: consumers[k] for k in ("motion", "text") if k in consumers}
     a.timings_s["video_analysis"] = time.perf_counter() - t0
 
@@ -234,7 +261,21 @@ def video_analysis(state: JobState, control: Control) -> None:
 
 
 def audio_analysis(state: JobState, control: Control) -> None:
-    _each(state, control, lambda a, c: _audio_pass(a, state.models, c))
+    if state.music is None:
+        _each(state, control, lambda a, c: _audio_pass(a, state.models, c))
+        return
+    _each(state, control.span(0.0, 0.6), lambda a, c: _audio_pass(a, state.models, c))
+    state.song = _song_pass(state.music, state.models, control.span(0.6, 1.0))
+
+
+def _song_pass(src: Source, models: ModelRegistry, control: Control) -> SongAnalysis:
+    """The song: beats, downbeats, loudness (the engine's own tracker) and its energy envelope."""
+    track = decode_audio(src.path, control=control.span(0.0, 0.3))
+    if track is None or track.samples.shape[0] == 0:
+        raise InvalidMediaError("the song has no decodable audio")
+    analysis = audio_mod.analyse_audio(track, control=control.span(0.3, 1.0), models=models)
+    times, power = pacing.energy_envelope(track.mono(), sr=track.sample_rate)
+    return SongAnalysis(src, track.duration_seconds, analysis, times, power)
 
 
 def motion_analysis(state: JobState, control: Control) -> None:
@@ -242,7 +283,12 @@ def motion_analysis(state: JobState, control: Control) -> None:
 
 
 def style_extraction(state: JobState, control: Control) -> None:
-    """The Style DNA of the style video, validated and written to its artifact."""
+    """The Style DNA of the style video, validated and written to its artifact (a saved
+    style: the job's own copy of it, written as it is)."""
+    if state.given_style:
+        write_json_atomic(state.artifacts.style_dna, state.style_dna)
+        control.progress(1.0)
+        return
     a = state.style
     if a is None or a.text is None or a.audio is None or a.motion is None or a.shots is None:
         raise RuntimeError("the analysis stages must run before style_extraction")
@@ -257,33 +303,65 @@ def style_extraction(state: JobState, control: Control) -> None:
     control.progress(1.0)
 
 
-def _footage_clip(a: VideoAnalysis) -> plan_mod.FootageClip:
+def _clip_names(state: JobState) -> list[tuple[str, str, str]]:
+    """(clip id, LUT name, .cube path) per clip. The clip id is the footage's video id (or
+    ``clip<n>`` from the CLI). One clip: LUT ``global`` in the ``lut`` artifact; several: each
+    clip's id and ``grade.cube``, ``grade_2.cube``, … beside it."""
+    cube = state.artifacts.lut or "clip.cube"
+    stem, ext = os.path.splitext(cube)
+    ids = [c.source.id or f"clip{i + 1}" for i, c in enumerate(state.clips)]
+    if len(ids) == 1:
+        return [(ids[0], "global", cube)]
+    return [(cid, cid, cube if i == 0 else f"{stem}_{i + 1}{ext}") for i, cid in enumerate(ids)]
+
+
+def _footage_clip(a: VideoAnalysis, clip_id: str, lut: str) -> plan_mod.FootageClip:
     """What the planner reads of a footage analysis (shots on the DNA's millisecond grid)."""
     shots = [(plan_mod.whole_ms(s), plan_mod.whole_ms(e)) for s, e in a.shots_s]
     per_shot = (a.motion or {}).get("motion", {}).get("per_shot") or []
     return plan_mod.FootageClip(info=a.measured_info, shots_s=[(s, e) for s, e in shots if e > s],
                                 motion_per_shot=[p.get("intensity") for p in per_shot], roi=a.roi,
-                                speech_s=list(a.audio.speech_segments_s) if a.audio else [])
+                                speech_s=list(a.audio.speech_segments_s) if a.audio else [],
+                                clip_id=clip_id, quality=a.quality, lut=lut)
+
+
+def _song_grid(state: JobState, target_s: float) -> pacing.SongGrid | None:
+    """The song's beat grid and the music start: the config's, or the downbeat that opens the
+    most energetic stretch of ``target_s`` (:func:`.editing.pacing.music_start`)."""
+    song = state.song
+    if song is None:
+        return None
+    beats, downbeats = list(song.audio.beat_times_s), list(song.audio.downbeat_times_s)
+    start = state.config.get("music_start_seconds")
+    aligned = start is None
+    if start is None:
+        start = pacing.music_start(downbeats or beats, song.energy_times_s, song.energy, needed_s=target_s,
+                                   duration_s=song.duration_s)
+    return pacing.SongGrid(beats, downbeats, song.duration_s, float(start), aligned, song.source.id)
 
 
 def style_application(state: JobState, control: Control) -> None:
-    """The edit plan and the grade: writes the ``.cube`` and ``edit_plan.json`` artifacts."""
+    """The edit plan and one grade per clip: writes the ``.cube`` files and ``edit_plan.json``."""
     if state.style_dna is None or not state.clips:
         raise RuntimeError("style_extraction must run before style_application")
     cfg = plan_mod.effective_config(state.config)
-    clip = state.clips[0]
-    cube = state.artifacts.lut
+    style = plan_mod.TemplateStyle.from_dna(state.style_dna)
+    names = _clip_names(state)
+    clips = [_footage_clip(c, cid, name) for c, (cid, name, _) in zip(state.clips, names)]
+    target = float(cfg["duration_seconds"] or style.duration_s or sum(c.info.duration_seconds for c in clips))
     state.plan = plan_mod.build_plan(
-        plan_mod.TemplateStyle.from_dna(state.style_dna), _footage_clip(clip), cfg,
+        style, clips, cfg, song=_song_grid(state, target),
         template_has_audio=state.style.info.has_audio if state.style else False,
-        lut_name="global", lut_file=os.path.basename(cube or "clip.cube"))
+        luts={name: os.path.basename(path) for _, name, path in names})
     control.progress(0.6)
     control.check()
-    lut = grade.build_lut(dna_mod.json_safe(clip.color or {}).get("color_profile"),
-                          state.style_dna.get("color_profile"), strength=float(cfg["color_strength"]))
-    if cube is not None:
-        grade.write_cube(cube, lut)
-    state.luts = {"global": None if cube is None or grade.is_identity(lut) else cube}
+    state.luts = {}
+    for a, (_, name, path) in zip(state.clips, names):
+        lut = grade.build_lut(dna_mod.json_safe(a.color or {}).get("color_profile"),
+                              state.style_dna.get("color_profile"), strength=float(cfg["color_strength"]))
+        if state.artifacts.lut is not None:
+            grade.write_cube(path, lut)
+        state.luts[name] = None if state.artifacts.lut is None or grade.is_identity(lut) else path
     if state.artifacts.edit_plan:
         write_json_atomic(state.artifacts.edit_plan, state.plan.to_json())
     control.progress(1.0)
@@ -296,7 +374,8 @@ def rendering(state: JobState, control: Control) -> None:
     clips = state.clips
     sound = soundtrack.build_soundtrack(
         state.plan, template_path=state.style.source.path if state.style else None,
-        footage_path=clips[0].source.path, footage_speech_s=clips[0].audio.speech_segments_s if clips[0].audio else (),
+        music_path=state.music.path if state.music else None,
+        footage=[(c.source.path, list(c.audio.speech_segments_s) if c.audio else []) for c in clips],
         control=control.span(0.0, 0.05))
     if state.artifacts.edit_plan:
         write_json_atomic(state.artifacts.edit_plan, state.plan.to_json())

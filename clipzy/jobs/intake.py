@@ -4,9 +4,13 @@ The HTTP views validate the request's shape and call one function here:
 
 * :func:`store_video` checks a streamed upload (storage, name, size, probe, limits),
   moves it into place and records it — fully stored and recorded, or not at all;
-* :func:`create_job` resolves a job request (its videos, the upload's template and webhook
-  when the request leaves them out, the webhook check, the effective config's key,
-  idempotency, the queue limit) and queues the job.
+* :func:`store_audio` does the same for a song (any container with a decodable audio
+  stream: mp3, m4a/aac, wav, flac, ogg/opus, or a video whose first audio track is the song);
+* :func:`save_style` keeps a Style DNA under a name (a completed job's, or one a client gives);
+* :func:`create_job` resolves a job request (its clips, template or saved style and song,
+  the upload's template and webhook when the request leaves them out, the webhook check,
+  the combinations API.md refuses, the key of its inputs, idempotency, the queue limit) and
+  queues the job.
 
 Both raise :class:`Refused` with the API.md code and HTTP status a client gets.
 """
@@ -17,15 +21,18 @@ import json
 import os
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from ..engine.errors import InvalidMediaError
-from ..engine.media import FORMATS, probe
+from ..engine.media import FORMATS, probe, probe_audio
 from ..store import DuplicateJob, IdempotencyConflict, JobStatus, new_id
 from .webhooks import check_webhook_url
 
 #: Upload extensions API.md accepts (the stored name takes the probed container's).
 VIDEO_EXTENSIONS = ("mp4", "mov", "avi", "mkv", "webm")
+#: Song extensions: audio files, and videos whose first audio track is the song.
+AUDIO_EXTENSIONS = ("mp3", "m4a", "aac", "wav", "flac", "ogg", "opus", "oga", *VIDEO_EXTENSIONS)
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
 
@@ -86,21 +93,18 @@ def checked_webhook_url(url: str | None, config: dict) -> str | None:
 # -- uploads -------------------------------------------------------------------------
 
 
-def store_video(services, config: dict, *, temp_path: str, filename: str | None, template_video_id: str | None,
-                webhook_url: str | None) -> dict:
-    """Check, probe, move into place and record an upload streamed to ``temp_path``.
-
-    Returns the videos row. Nothing is kept when it raises (the caller's request teardown
-    removes ``temp_path``); a failed database insert removes the moved file.
-    """
+def _checked_name(filename: str | None, extensions: tuple[str, ...]) -> tuple[str, str]:
+    """(sanitised name, extension) of an upload, or UNSUPPORTED_FORMAT for another extension."""
     name = sanitise_filename(filename)
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if ext not in VIDEO_EXTENSIONS:
+    if ext not in extensions:
         raise Refused("UNSUPPORTED_FORMAT", 422, "Unsupported file type",
-                      f"extension {ext or '(none)'!r} is not one of {sorted(VIDEO_EXTENSIONS)}")
-    checked_webhook_url(webhook_url, config)
-    if template_video_id:
-        video_or_refuse(services.store, template_video_id, field="template_video_id")
+                      f"extension {ext or '(none)'!r} is not one of {sorted(extensions)}")
+    return name, ext
+
+
+def _checked_size(config: dict, temp_path: str) -> int:
+    """The upload's size in bytes, or FILE_TOO_LARGE (over MAX_FILE_SIZE_MB) / UNSUPPORTED_FORMAT (empty)."""
     size = os.path.getsize(temp_path)
     limit = int(float(config["MAX_FILE_SIZE_MB"]) * 1024 * 1024)
     if size > limit:
@@ -108,6 +112,32 @@ def store_video(services, config: dict, *, temp_path: str, filename: str | None,
                       f"{size} bytes exceeds MAX_FILE_SIZE_MB={config['MAX_FILE_SIZE_MB']:g}")
     if size == 0:
         raise Refused("UNSUPPORTED_FORMAT", 422, "Unsupported file", "the file is empty")
+    return size
+
+
+def _moved_and_recorded(services, temp_path: str, storage_name: str, insert) -> dict:
+    """Move the upload into place and record it; a failed insert removes the moved file."""
+    final = services.storage.video_path(storage_name)
+    os.replace(temp_path, final)
+    try:
+        return insert()
+    except Exception:
+        final.unlink(missing_ok=True)
+        raise
+
+
+def store_video(services, config: dict, *, temp_path: str, filename: str | None, template_video_id: str | None,
+                webhook_url: str | None) -> dict:
+    """Check, probe, move into place and record a video upload streamed to ``temp_path``.
+
+    Returns the videos row. Nothing is kept when it raises (the caller's request teardown
+    removes ``temp_path``); a failed database insert removes the moved file.
+    """
+    name, ext = _checked_name(filename, VIDEO_EXTENSIONS)
+    checked_webhook_url(webhook_url, config)
+    if template_video_id:
+        video_or_refuse(services.store, template_video_id, field="template_video_id")
+    size = _checked_size(config, temp_path)
     try:
         info = probe(temp_path)
     except InvalidMediaError as exc:
@@ -116,15 +146,60 @@ def store_video(services, config: dict, *, temp_path: str, filename: str | None,
     _check_limits(meta, info.media_duration_seconds, config)
     video_id = new_id("vid")
     storage_name = f"{video_id}.{meta['format'] if meta['format'] in FORMATS else ext}"
-    final = services.storage.video_path(storage_name)
-    os.replace(temp_path, final)
+    return _moved_and_recorded(services, temp_path, storage_name, lambda: services.store.insert_video(
+        video_id=video_id, filename=name, file_size_bytes=size, metadata=meta, storage_name=storage_name,
+        template_video_id=template_video_id, webhook_url=webhook_url))
+
+
+def store_audio(services, config: dict, *, temp_path: str, filename: str | None) -> dict:
+    """Check, probe, move into place and record a song upload; returns the audio row."""
+    name, ext = _checked_name(filename, AUDIO_EXTENSIONS)
+    size = _checked_size(config, temp_path)
     try:
-        return services.store.insert_video(video_id=video_id, filename=name, file_size_bytes=size, metadata=meta,
-                                           storage_name=storage_name, template_video_id=template_video_id,
-                                           webhook_url=webhook_url)
-    except Exception:
-        final.unlink(missing_ok=True)
-        raise
+        info = probe_audio(temp_path)
+    except InvalidMediaError as exc:
+        raise Refused("UNSUPPORTED_FORMAT", 422, "Unsupported file", f"not a decodable audio stream: {exc}") from exc
+    limit_s = float(config["MAX_VIDEO_DURATION_SECONDS"])
+    if info.duration_seconds > limit_s:
+        raise Refused("MEDIA_LIMIT_EXCEEDED", 422, "The song is too long",
+                      f"duration {info.duration_seconds:.1f} s exceeds MAX_VIDEO_DURATION_SECONDS={limit_s:g}")
+    audio_id = new_id("aud")
+    storage_name = f"{audio_id}.{ext}"
+    return _moved_and_recorded(services, temp_path, storage_name, lambda: services.store.insert_audio(
+        audio_id=audio_id, filename=name, file_size_bytes=size, metadata=info.metadata(), storage_name=storage_name))
+
+
+def audio_or_refuse(store, audio_id: str, *, field: str = "audio_id") -> dict:
+    """The audio row of ``audio_id``, or 404 AUDIO_NOT_FOUND naming ``field``."""
+    row = store.get_audio(audio_id)
+    if row is None:
+        raise Refused("AUDIO_NOT_FOUND", 404, "Audio not found", f"no audio with {field} {audio_id!r}")
+    return row
+
+
+def style_or_refuse(store, style_id: str) -> dict:
+    """The saved style ``style_id``, or 404 STYLE_NOT_FOUND."""
+    row = store.get_style(style_id)
+    if row is None:
+        raise Refused("STYLE_NOT_FOUND", 404, "Style not found", f"no style with style_id {style_id!r}")
+    return row
+
+
+def save_style(services, *, name: str, job_id: str | None, style_json: dict | None) -> dict:
+    """Keep a Style DNA under ``name``: a completed job's (an extract job: its video's; an apply
+    job: its template's) or the ``style_json`` given (already validated by the API schema)."""
+    if (job_id is None) == (style_json is None):
+        raise Refused("VALIDATION_ERROR", 422, "Validation failed", "give exactly one of job_id and style_json",
+                      {"job_id": ["Exactly one of job_id and style_json is required."]})
+    if job_id is not None:
+        job = job_or_refuse(services.store, job_id)
+        if job["status"] != JobStatus.COMPLETED:
+            raise Refused("RESULT_NOT_READY", 409, "The job has no result yet", f"job status is {job['status']}")
+        path = services.storage.artifact_path(job_id, "style_dna")
+        if not path.is_file():
+            raise Refused("RESULT_NOT_READY", 409, "The job has no Style DNA", f"job {job_id} kept no style_dna artifact")
+        style_json = json.loads(path.read_text())
+    return services.store.insert_style(name=name, style_json=style_json, source_job_id=job_id)
 
 
 def _check_limits(meta: dict, media_duration_s: float, config: dict) -> None:
@@ -149,6 +224,78 @@ def _key_of(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def _invalid(field: str, message: str) -> Refused:
+    return Refused("VALIDATION_ERROR", 422, "Validation failed", f"{field}: {message}", {field: [message]})
+
+
+@dataclass(frozen=True)
+class JobInputs:
+    """What a job request resolves to: its clips (first = ``video_id``), template or saved
+    style, song and webhook."""
+
+    clips: list[dict]
+    template_id: str | None
+    style: dict | None
+    music_id: str | None
+    webhook_url: str | None
+
+    @property
+    def mode(self) -> str:
+        return "apply" if self.template_id or self.style else "extract"
+
+
+def _clips(store, body: dict) -> list[dict]:
+    """The job's footage rows in order (API.md: ``footage_video_ids``, or ``video_id`` alone)."""
+    ids = body.get("footage_video_ids")
+    if ids is None:
+        if not body.get("video_id"):
+            raise _invalid("video_id", "give video_id or footage_video_ids")
+        return [video_or_refuse(store, body["video_id"])]
+    if "video_id" in body and body["video_id"] != ids[0]:
+        raise _invalid("video_id", "must be the first element of footage_video_ids")
+    repeated = sorted({v for v in ids if ids.count(v) > 1})
+    if repeated:
+        raise _invalid("footage_video_ids", f"repeated id {repeated[0]}")
+    return [video_or_refuse(store, v, field=f"footage_video_ids[{i}]") for i, v in enumerate(ids)]
+
+
+def _inputs(store, config: dict, body: dict) -> JobInputs:
+    """Resolve and check a job request's inputs (the combinations API.md refuses answer 422)."""
+    clips = _clips(store, body)
+    first = clips[0]
+    style_id = body.get("style_id")
+    if style_id is not None and body.get("template_video_id") is not None:
+        raise _invalid("style_id", "give style_id or template_video_id, not both")
+    style = style_or_refuse(store, style_id) if style_id is not None else None
+    if "template_video_id" in body or style is not None:
+        template_id = body.get("template_video_id")
+    else:
+        template_id = first["template_video_id"]  # the template given at upload
+    if template_id is not None:
+        video_or_refuse(store, template_id, field="template_video_id")
+    if "footage_video_ids" in body and template_id is None and style is None:
+        raise _invalid("footage_video_ids", "footage clips need a template_video_id or a style_id (an apply job)")
+    music_id = body.get("music_audio_id")
+    if music_id is not None:
+        audio_or_refuse(store, music_id, field="music_audio_id")
+    source = body["config"].get("audio_source")
+    if style is not None and source == "template":
+        raise _invalid("config.audio_source", "a saved style has no template soundtrack")
+    if source == "music" and music_id is None:
+        raise _invalid("config.audio_source", "'music' needs a music_audio_id")
+    webhook_url = checked_webhook_url(body["webhook_url"] if "webhook_url" in body else first["webhook_url"], config)
+    return JobInputs(clips, template_id, style, music_id, webhook_url)
+
+
+def _inputs_key(job_config: dict, inputs: JobInputs) -> str:
+    """The key that makes two active jobs the same (with ``video_id`` and the template/style):
+    the effective config, and the clips after the first and the song when there are any."""
+    keyed: dict[str, Any] = job_config
+    if len(inputs.clips) > 1 or inputs.music_id:
+        keyed = {"config": job_config, "footage_video_ids": [c["id"] for c in inputs.clips], "music": inputs.music_id}
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()
+
+
 def create_job(services, config: dict, body: dict, *, raw_body: Any, idempotency_key: str | None,
                base_url: str | None) -> dict:
     """Queue the job ``body`` asks for (validated by the API schema) and return its row.
@@ -157,11 +304,7 @@ def create_job(services, config: dict, body: dict, *, raw_body: Any, idempotency
     ``base_url``: the base of absolute URLs for its webhook payload.
     """
     store = services.store
-    video = video_or_refuse(store, body["video_id"])
-    template_id = body["template_video_id"] if "template_video_id" in body else video["template_video_id"]
-    if template_id is not None:
-        video_or_refuse(store, template_id, field="template_video_id")
-    webhook_url = checked_webhook_url(body["webhook_url"] if "webhook_url" in body else video["webhook_url"], config)
+    inputs = _inputs(store, config, body)
     job_config = body["config"]
     idem = None
     if idempotency_key:
@@ -174,11 +317,14 @@ def create_job(services, config: dict, body: dict, *, raw_body: Any, idempotency
         raise Refused("SERVICE_UNAVAILABLE", 503, "The job queue is full",
                       f"{config['CLIPZY_MAX_QUEUED_JOBS']} jobs are already queued; try again later",
                       headers={"Retry-After": "30"})
+    style = inputs.style
     try:
         job, created = store.create_job(
-            video_id=video["id"], template_video_id=template_id, mode="apply" if template_id else "extract",
-            config=job_config, config_key=hashlib.sha256(json.dumps(job_config, sort_keys=True).encode()).hexdigest(),
-            webhook_url=webhook_url, idempotency=idem, base_url=base_url)
+            video_id=inputs.clips[0]["id"], template_video_id=inputs.template_id, mode=inputs.mode, config=job_config,
+            config_key=_inputs_key(job_config, inputs), webhook_url=inputs.webhook_url, idempotency=idem,
+            base_url=base_url, footage_video_ids=[c["id"] for c in inputs.clips],
+            style_id=style["id"] if style else None, style_json=style["style_json"] if style else None,
+            music_audio_id=inputs.music_id)
     except DuplicateJob as exc:
         raise Refused("JOB_ALREADY_PROCESSING", 409, "A job for this video is already in progress",
                       f"job {exc.job_id} has the same video_id, template_video_id and config") from exc

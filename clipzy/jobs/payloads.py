@@ -13,6 +13,9 @@ def job_payload(job: dict) -> dict:
         "job_id": job["id"],
         "video_id": job["video_id"],
         "template_video_id": job["template_video_id"],
+        "footage_video_ids": list(job["footage_video_ids"]),
+        "style_id": job.get("style_id"),
+        "music_audio_id": job.get("music_audio_id"),
         "mode": job["mode"],
         "status": job["status"],
         "progress_percent": int(job["progress"]),
@@ -24,6 +27,20 @@ def job_payload(job: dict) -> dict:
         "completed_at": job["completed_at"],
         "error": job["error"],
     }
+
+
+def style_payload(row: dict, *, with_dna: bool = True) -> dict:
+    """A styles row as API.md's Style object (``with_dna`` False: the list's brief form)."""
+    dna = row["style_json"]
+    primary = dna.get("primary_transition")
+    palette = [p["hex"] for p in ((dna.get("color_profile") or {}).get("palette") or []) if p.get("hex")]
+    out = {"style_id": row["id"], "name": row["name"], "source_job_id": row["source_job_id"],
+           "created_at": row["created_at"],
+           "summary": {"cut_frequency": dna.get("cut_frequency"), "tempo_bpm": dna.get("tempo_bpm"),
+                       "primary_transition": primary, "aspect_ratio": dna.get("aspect_ratio"), "palette": palette}}
+    if with_dna:
+        out["style_json"] = dna
+    return out
 
 
 def artifact_path_url(job_id: str, name: str) -> str:

@@ -209,22 +209,23 @@ class Runner:
 
     # -- one job -------------------------------------------------------------
     def _job_state(self, job: dict) -> JobState:
-        """The engine's state for ``job``: its videos, config, artifact paths and models."""
-        def source(video_id: str | None) -> Source | None:
-            row = self.store.get_video(video_id) if video_id else None
-            if video_id and row is None:
-                raise InvalidMediaError("an input video of this job no longer exists")
-            return Source(str(self.storage.video_path(row["storage_name"])), row["filename"]) if row else None
+        """The engine's state for ``job``: its videos, song, style, config, artifact paths, models."""
+        def stored(row: dict | None, what: str) -> Source:
+            if row is None:
+                raise InvalidMediaError(f"an input {what} of this job no longer exists")
+            return Source(str(self.storage.video_path(row["storage_name"])), row["filename"], row["id"])
 
-        video, template = source(job["video_id"]), source(job["template_video_id"])
+        clips = [stored(self.store.get_video(v), "video") for v in job["footage_video_ids"]]
+        template = stored(self.store.get_video(job["template_video_id"]), "video") if job["template_video_id"] else None
+        music = stored(self.store.get_audio(job["music_audio_id"]), "song") if job.get("music_audio_id") else None
         job_id = job["id"]
         self.storage.job_dir(job_id, create=True)
         path = lambda name: str(self.storage.artifact_path(job_id, name))  # noqa: E731
         artifacts = Artifacts(style_dna=path("style_dna"), edit_plan=path("edit_plan"), lut=path("lut"), output=path("output"))
-        if template is not None:
-            return JobState(style_source=template, footage=[video], config=job["config"], artifacts=artifacts,
-                            models=self.models)
-        return JobState(style_source=video, footage=[], config=job["config"], artifacts=artifacts, models=self.models)
+        common = dict(config=job["config"], artifacts=artifacts, models=self.models, music=music)
+        if job["mode"] == "extract":
+            return JobState(style_source=clips[0], footage=[], **common)
+        return JobState(style_source=template, footage=clips, style_dna=job.get("style_json"), **common)
 
     def _run_job(self, job: dict, control: Control) -> None:
         job_id = job["id"]

@@ -57,8 +57,12 @@ def crop_path(
     *,
     max_pan_per_s: float = MAX_PAN_PER_S,
     step_s: float = 0.2,
+    zoom: float = 1.0,
 ) -> list[dict[str, float]]:
     """Crop-window keyframes for footage time ``t0_s``..``t1_s``.
+
+    ``zoom`` > 1 punches in: the window is that much smaller than the largest one (a
+    framing change that makes a cut inside one take read as a cut).
 
     Returns ``[{"t_s", "x", "y", "width", "height"}, ...]`` (t_s in footage seconds; x, y =
     top-left corner in footage display pixels, integers; constant width/height), at least
@@ -72,6 +76,10 @@ def crop_path(
     if step_s <= 0:
         raise ValueError(f"step_s must be > 0, got {step_s}")
     cw, ch = crop_window(footage_w, footage_h, out_aspect)
+    if zoom < 1.0:
+        raise ValueError(f"zoom must be >= 1, got {zoom}")
+    if zoom > 1.0:
+        cw, ch = max(2, int(round(cw / zoom / 2)) * 2), max(2, int(round(ch / zoom / 2)) * 2)
     n = max(2, int(math.ceil((t1_s - t0_s) / step_s)) + 1)
     ts = np.linspace(t0_s, t1_s, n)
     xs, ys = _smoothed_roi(track, ts, step_s)

@@ -78,6 +78,8 @@ class Segment:
     lut: str
     on_beat: bool
     clip: int = 0  # which footage clip (index into the job's footage) it comes from
+    video_id: str | None = None  # that clip's id
+    beats: float | None = None  # its length in soundtrack beats (None without a beat grid)
 
     @property
     def frames(self) -> int:
@@ -96,10 +98,19 @@ class Soundtrack:
     measured_lufs: float | None = None
     true_peak_dbtp: float | None = None
     mixed: bool = False  # whether measured_lufs/true_peak_dbtp have been filled in
+    audio_id: str | None = None  # the song, when the soundtrack is the user's song (music, mix)
+    music_start_s: float | None = None  # where in the song the edit starts; set iff the song is used
+
+    @property
+    def uses_song(self) -> bool:
+        """Whether the user's song is (part of) the soundtrack (``music`` or ``mix`` with a song)."""
+        return self.music_start_s is not None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "gain_db": self.gain_db, "duck_db": self.duck_db,
-                               "target_lufs": self.target_lufs, "true_peak_ceiling_dbtp": self.true_peak_ceiling_dbtp}
+                               "target_lufs": self.target_lufs, "true_peak_ceiling_dbtp": self.true_peak_ceiling_dbtp,
+                               "audio_id": self.audio_id,
+                               "music_start_ms": None if self.music_start_s is None else ms(self.music_start_s)}
         if self.mixed:
             out.update(measured_lufs=self.measured_lufs, true_peak_dbtp=self.true_peak_dbtp)
         return out
@@ -120,6 +131,7 @@ class EditPlan:
     extra: dict[str, Any] = field(default_factory=dict)
     soundtrack_beats_s: list[float] = field(default_factory=list)  # the soundtrack's beat grid, output clock
     soundtrack_downbeats_s: list[float] = field(default_factory=list)  # its downbeats, output clock
+    selection: list[dict[str, Any]] = field(default_factory=list)  # every clip: usable, reason, used_ms
 
     @property
     def fps(self) -> float:
@@ -145,6 +157,7 @@ class EditPlan:
             "config": dict(self.config),
             "footage": dict(self.footage),
             "beat_sync": dict(self.beat_sync),
+            "selection": [dict(c) for c in self.selection],
             **self.extra,
         }
 
@@ -166,4 +179,6 @@ class EditPlan:
             "crop": [{"t_ms": ms(k.t_s), "x": k.x, "y": k.y, "width": k.width, "height": k.height} for k in s.crop],
             "lut": s.lut,
             "on_beat": s.on_beat,
+            "video_id": s.video_id,
+            "beats": s.beats,
         }

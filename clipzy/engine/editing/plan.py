@@ -1,25 +1,26 @@
 """The edit plan of an apply job (STYLE_DNA.md "The edit plan"): what goes where.
 
 :func:`build_plan` is a pure, deterministic function of its inputs: what the planner reads
-of the template's Style DNA (:class:`TemplateStyle`, seconds), the footage's analysis
-(:class:`FootageClip`, seconds) and the config. It returns an
-:class:`~clipzy.engine.editing.edit_plan.EditPlan`. It works in three steps, each a
-function: output format and pacing (:func:`output_format`, :func:`_pacing`, beat snapping by
-:func:`snap_to_beats`), transitions (:func:`_transitions`) and footage segments
-(:func:`_segments`, choosing starts with :func:`_choose`). The rules:
+of the template's Style DNA or a saved style (:class:`TemplateStyle`, seconds), of every
+footage clip's analysis (:class:`FootageClip`, seconds), of the user's song
+(:class:`~clipzy.engine.editing.pacing.SongGrid`) and the config. It returns an
+:class:`~clipzy.engine.editing.edit_plan.EditPlan`, in steps that each have a function:
+the output frame (:func:`output_format`), the soundtrack (:func:`choose_soundtrack`), the
+pacing (:mod:`.pacing`: in seconds snapped to beats, or in musical time), which clip fills
+each shot (:func:`.selection.allocate`), the transitions (:func:`_transitions`) and the
+footage moments with their crop paths (:func:`_segments`, :mod:`.selection`). The rules:
 
-* **Output frame**: frame rate = the template's (``frame_rate``; the footage's if the
-  template has none). Aspect per ``config["aspect_ratio"]`` (``template`` → the template's
-  ``aspect_ratio`` string, ``source`` → the footage's exact display aspect). Short side =
-  ``config["resolution"]``, or the footage's short side capped at 1080. Both sides even.
+* **Output frame**: frame rate = the template's (``frame_rate``; the first usable clip's if
+  the template has none). Aspect per ``config["aspect_ratio"]`` (``template`` → the
+  template's ``aspect_ratio`` string, ``source`` → the first usable clip's display aspect).
+  Short side = ``config["resolution"]``, or the largest short side of the usable clips
+  capped at 1080. Both sides even.
 * **Duration**: ``config["duration_seconds"]``, else the template's duration capped by the
-  footage's duration ("usable footage" = all of it). Rounded to whole output frames.
-* **Pacing**: the template's shot lengths (``shots``) scaled by output/template duration;
-  an output shot longer than the longest footage shot is split into equal pieces joined by
-  cuts (a segment never straddles a footage cut). With ``beat_sync`` and soundtrack beats,
-  each cut moves to the nearest beat within half the local beat period; the cut frame is the
-  first output frame at or after the beat; two cuts never share a beat, and a shot never
-  gets shorter than :data:`MIN_SEGMENT_S`.
+  usable footage (all usable clips together). Rounded to whole output frames; with a song
+  and musical pacing it ends on the song beat nearest to it.
+* **Pacing**: :mod:`.pacing` (template shot lengths scaled and snapped to the soundtrack's
+  beats with ``beat_sync``, or kept in beats on the song's grid); a shot longer than its
+  clip's longest footage shot is split (a segment never straddles a footage cut).
 * **Transitions**: boundary *j* of the output takes the template's transition *j* (the
   sequences are resampled by index when their counts differ), so types, order and
   proportions follow the template; its duration is the template's, clipped to 40 % of the
@@ -27,54 +28,40 @@ function: output format and pacing (:func:`output_format`, :func:`_pacing`, beat
   A transition's frames belong to the segment it leads into (its ``output_in`` is the
   transition's first frame); the outgoing picture continues the previous segment's footage
   for ``tail_ms`` (footage left in its shot) and then holds its last frame.
-* **Footage segments** (1:1 speed): chosen in output order; candidate starts every 0.05 s
-  inside one footage shot (one footage frame of margin from each cut when the shot has room;
-  the last shot may reach one output frame past the footage's end, where the renderer holds
-  the last frame), long enough for the segment plus the outgoing transition's handle (without
-  the handle when no shot has room for it). Beat snaps never make a segment longer than the
-  longest footage shot. Score = mean per-shot motion (0..1, from
-  the footage DNA ``motion.per_shot``) + faces share (ROI track) + 0.7 × speech share + 0.3
-  × ROI evidence weight − 0.5 × distance from the segment's proportional place in the
-  footage (in units of footage/segments) − ``SAME_SHOT_PENALTY`` when the candidate lies in the
-  same footage shot as the previous segment (a cut to another shot reads as a cut; a jump
-  inside one continuous shot often does not). Candidates start after the previous segment's end
-  and leave room for the remaining segments (chronological, no repeats). Two consecutive
-  segments from the same footage shot start at least ``MIN_JUMP_S`` after the previous one
-  ends, so every cut is a visible change (a 0.3 s skip inside a continuous shot reads as a
-  glitch, not a cut); when that is impossible the rule is dropped, then the search widens to
-  the rest of the footage, then to footage no segment has shown yet (out of order), and only
-  then (footage too short) to all of it, allowing repeats.
-* **Crop**: :func:`clipzy.engine.crop.crop_path` per segment (keyframe ``t_ms`` relative
-  to the segment's ``footage_in_ms``; x/y/width/height in footage display pixels).
-* **Soundtrack**: ``audio_source`` resolved (``auto`` → ``template`` when the template DNA
-  says ``loudness.music_present``, else ``footage``; a missing stream degrades to the other
-  or to ``none`` = silence); ``target_lufs`` = template integrated loudness (null when not
-  measurable: no normalisation); ``true_peak_ceiling_dbtp`` = min(template true peak,
-  −1); ``gain_db``/``duck_db`` are filled in by the mix.
+* **Footage**: :mod:`.selection` (usable clips, which clip fills each shot, which moment;
+  every cut reads as a cut, with a punch-in where it would not).
+* **Crop**: :func:`clipzy.engine.editing.crop.crop_path` per segment (keyframe ``t_ms``
+  relative to the segment's ``footage_in_ms``; x/y/width/height in the clip's display pixels).
+* **Soundtrack**: ``audio_source`` resolved (``auto`` → ``music`` with a song, else
+  ``template`` when the template says ``loudness.music_present``, else ``footage``; a missing
+  stream degrades to the other or to ``none`` = silence); ``target_lufs`` = the template's
+  (or saved style's) integrated loudness (null when not measurable: no normalisation);
+  ``true_peak_ceiling_dbtp`` = min(template true peak, −1); ``gain_db``/``duck_db`` are
+  filled in by the mix.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..analysis.framing import RoiTrack
+from ..analysis.quality import ClipQuality
 from ..media import VideoInfo
 from ..terms import ASPECT_RATIOS, TRANSITION_TYPES
-from . import crop
+from . import crop, pacing, selection
 from .edit_plan import CropKey, EditPlan, OutputFormat, PlannedTransition, Segment, Soundtrack
+from .pacing import SongGrid
 from .settings import QUALITY, effective_config
 
 MAX_SHORT_SIDE = 1080
 MIN_SEGMENT_S = 0.3  # shortest output shot after beat snapping, seconds
-MIN_JUMP_S = 1.0  # footage skipped between consecutive segments of one footage shot, seconds
-SAME_SHOT_PENALTY = 1.5  # score units: more than the whole motion range (0..1), worth 3 units of distance
-GRID_S = 0.1  # footage search grid, seconds
 TRANSITION_MAX_SHARE = 0.4  # a transition takes at most this share of its shorter neighbour
 EDGE_FADE_S = 0.04  # a template transition this close to its start or end is an opening/closing fade, seconds
 MIN_TRANSITION_FRAMES = 2  # a planned transition shorter than this becomes a cut
+MIN_JUMP_S = selection.MIN_JUMP_S
 
 
 def whole_ms(t_s: float) -> float:
@@ -107,6 +94,7 @@ class TemplateStyle:
     integrated_lufs: float | None
     true_peak_dbtp: float | None
     downbeat_times_s: list[float] = field(default_factory=list)
+    motion_per_shot: list[float | None] = field(default_factory=list)  # intensity 0–100 of each template shot
 
     @classmethod
     def from_dna(cls, dna: Mapping[str, Any]) -> "TemplateStyle":
@@ -133,6 +121,7 @@ class TemplateStyle:
             integrated_lufs=None if loud.get("integrated_lufs") is None else float(loud["integrated_lufs"]),
             true_peak_dbtp=None if loud.get("true_peak_dbtp") is None else float(loud["true_peak_dbtp"]),
             downbeat_times_s=[b / 1000.0 for b in ((dna.get("beats") or {}).get("downbeat_times_ms") or [])],
+            motion_per_shot=[p.get("intensity") for p in ((dna.get("motion") or {}).get("per_shot") or [])],
         )
 
 
@@ -161,7 +150,9 @@ class FootageClip:
 
     ``shots_s`` lie on the millisecond grid (:func:`whole_ms`); ``motion_per_shot``: the
     motion intensity (0–100, None when unmeasured) of each of those shots; ``roi``: its
-    region-of-interest track (None: the frame centre); ``speech_s``: its speech spans.
+    region-of-interest track (None: the frame centre); ``speech_s``: its speech spans;
+    ``clip_id``: what the plan names it by (the video_id); ``quality``: its focus/exposure
+    measurements and verdict (None: not measured, usable); ``lut``: the grade its segments name.
     """
 
     info: VideoInfo
@@ -169,6 +160,17 @@ class FootageClip:
     motion_per_shot: list[float | None] = field(default_factory=list)
     roi: RoiTrack | None = None
     speech_s: list[tuple[float, float]] = field(default_factory=list)
+    clip_id: str | None = None
+    quality: ClipQuality | None = None
+    lut: str = "global"
+
+    def spans(self, fps: float) -> list[tuple[float, float]]:
+        """Its shots inside the clip; the last reaches one output frame past the end (the output
+        is rounded to whole frames and the renderer holds the clip's last frame)."""
+        dur = float(self.info.duration_seconds)
+        spans = [(a, min(b, dur)) for a, b in (self.shots_s or [(0.0, dur)]) if a < dur] or [(0.0, dur)]
+        spans[-1] = (spans[-1][0], dur + 1.0 / fps)
+        return spans
 
 
 def soundtrack_beats(style: TemplateStyle, duration_s: float, *, downbeats: bool = False) -> list[float]:
@@ -185,8 +187,10 @@ def soundtrack_beats(style: TemplateStyle, duration_s: float, *, downbeats: bool
     return sorted(x for x in out if 0 < x < duration_s)
 
 
-def output_size(config: Mapping[str, Any], style: TemplateStyle, footage_info: VideoInfo) -> tuple[int, int]:
-    """(width, height) of the output, even, per the rules in the module docstring."""
+def output_size(config: Mapping[str, Any], style: TemplateStyle, footage_info: VideoInfo,
+                short_side: int | None = None) -> tuple[int, int]:
+    """(width, height) of the output, even, per the rules in the module docstring
+    (``short_side``: the footage's short side, default ``footage_info``'s)."""
     ar = config.get("aspect_ratio", "template")
     aspect: float | None = None
     if ar == "template":
@@ -197,7 +201,9 @@ def output_size(config: Mapping[str, Any], style: TemplateStyle, footage_info: V
         aspect = ASPECT_RATIOS[ar]
     if aspect is None:  # "source", or a template without a usable aspect
         aspect = footage_info.width / footage_info.height
-    short = config.get("resolution") or min(min(footage_info.width, footage_info.height), MAX_SHORT_SIDE)
+    if short_side is None:
+        short_side = min(footage_info.width, footage_info.height)
+    short = config.get("resolution") or min(short_side, MAX_SHORT_SIDE)
     if aspect >= 1:
         h, w = short, short * aspect
     else:
@@ -205,124 +211,57 @@ def output_size(config: Mapping[str, Any], style: TemplateStyle, footage_info: V
     return max(2, int(round(w / 2)) * 2), max(2, int(round(h / 2)) * 2)
 
 
-def output_format(config: Mapping[str, Any], style: TemplateStyle, footage_info: VideoInfo) -> OutputFormat:
-    """Size, frame rate (the template's, else the footage's, 1–240 fps) and length in frames."""
+def output_format(config: Mapping[str, Any], style: TemplateStyle, footage_info: VideoInfo, *,
+                  footage_s: float | None = None, short_side: int | None = None) -> OutputFormat:
+    """Size, frame rate (the template's, else the footage's, 1–240 fps) and length in frames
+    (``footage_s``: the usable footage's seconds, default ``footage_info``'s)."""
     fps = float(style.frame_rate or footage_info.frame_rate or 30.0)
     if not 1.0 <= fps <= 240.0:
         fps = float(footage_info.frame_rate) if 1.0 <= footage_info.frame_rate <= 240.0 else 30.0
     fps = round(fps, 3)
-    width, height = output_size(config, style, footage_info)
-    footage_s = float(footage_info.duration_seconds)
+    width, height = output_size(config, style, footage_info, short_side)
+    footage_s = float(footage_info.duration_seconds) if footage_s is None else footage_s
     tmpl_s = style.duration_s or footage_s
     duration_s = float(config["duration_seconds"]) if config["duration_seconds"] else min(tmpl_s, footage_s)
     return OutputFormat(width, height, fps, max(1, int(round(duration_s * fps))))
 
 
-def choose_soundtrack(style: TemplateStyle, footage_info: VideoInfo, config: Mapping[str, Any],
-                      template_has_audio: bool) -> Soundtrack:
-    """The soundtrack source per ``audio_source`` (module docstring), its target loudness and ceiling."""
+def choose_soundtrack(style: TemplateStyle, footage_has_audio: bool, config: Mapping[str, Any],
+                      template_has_audio: bool, song: SongGrid | None = None) -> Soundtrack:
+    """The soundtrack source per ``audio_source`` (module docstring), its target loudness and
+    ceiling. With a song, ``mix`` is the song with the footage's speech ducked under it."""
     src = config.get("audio_source", "auto")
+    music = song is not None or template_has_audio  # is there music to lay under the footage?
     if src == "auto":
-        src = "template" if style.music_present and template_has_audio else "footage"
-    if src == "mix" and not template_has_audio:
+        src = "music" if song is not None else ("template" if style.music_present and template_has_audio else "footage")
+    if src == "music" and song is None:
         src = "footage"
-    if src == "mix" and not footage_info.has_audio:
-        src = "template"
+    if src == "mix" and not music:
+        src = "footage"
+    if src == "mix" and not footage_has_audio:
+        src = "music" if song is not None else "template"
     if src == "template" and not template_has_audio:
         src = "footage"
-    if src == "footage" and not footage_info.has_audio:
-        src = "template" if template_has_audio and config.get("audio_source") != "footage" else "none"
+    if src == "footage" and not footage_has_audio:
+        fallback = "music" if song is not None else "template" if template_has_audio else "none"
+        src = fallback if config.get("audio_source") != "footage" else "none"
     tp = style.true_peak_dbtp
-    ceiling = -1.0 if tp is None else min(tp, -1.0)
-    return Soundtrack(source=src, target_lufs=style.integrated_lufs, true_peak_ceiling_dbtp=ceiling)
+    return Soundtrack(source=src, target_lufs=style.integrated_lufs,
+                      true_peak_ceiling_dbtp=-1.0 if tp is None else min(tp, -1.0),
+                      audio_id=song.audio_id if song is not None and src in ("music", "mix") else None,
+                      music_start_s=song.start_s if song is not None and src in ("music", "mix") else None)
 
 
-def snap_to_beats(cuts_s: Sequence[float], beats_s: Sequence[float], *, fps: float, total_frames: int, min_frames: int,
-                  max_frames: int | None = None) -> tuple[list[int], list[bool]]:
-    """Cut frames: each cut (seconds) moved to the nearest free beat within half the local beat
-    period (frame = first at or after the beat), else kept (first frame at or after the cut).
-    Returns (frames, on_beat flags); frames strictly increase with ≥ ``min_frames`` gaps, and a
-    snap is refused when it would make a shot longer than ``max_frames`` (the longest footage
-    shot) or leave too little room for the remaining shots."""
-    b = np.sort(np.asarray([x for x in beats_s if x is not None], float))
-    frames: list[int] = []
-    flags: list[bool] = []
-    prev = 0
-    used: set[int] = set()
-    ncuts = len(cuts_s)
-    for j, c in enumerate(cuts_s):
-        room_end = total_frames - min_frames * (ncuts - j)
-        chosen: int | None = None
-        if b.size >= 2:
-            i = int(np.searchsorted(b, c))
-            lo, hi = max(0, i - 2), min(b.size, i + 2)
-            cands = sorted(range(lo, hi), key=lambda k: (abs(b[k] - c), k))
-            for k in cands:
-                period = float(np.median(np.diff(b[max(0, k - 4): k + 5]))) if b.size > 1 else 0.0
-                if k in used or abs(b[k] - c) > period / 2 + 1e-9:
-                    continue
-                f = int(math.ceil(b[k] * fps - 1e-6))
-                if max_frames is not None and (f - prev > max_frames or total_frames - f > max_frames * (ncuts - j)):
-                    continue
-                if prev + min_frames <= f <= room_end:
-                    chosen = f
-                    used.add(k)
-                    break
-        if chosen is None:
-            f = int(math.ceil(c * fps - 1e-6))
-            f = min(max(f, prev + min_frames), room_end)
-            frames.append(f)
-            flags.append(False)
-        else:
-            frames.append(chosen)
-            flags.append(True)
-        prev = frames[-1]
-    return frames, flags
-
-
-@dataclass(frozen=True)
-class _Pacing:
-    """Output shot lengths before beat snapping: template shots scaled to the output and
-    split where longer than the longest footage shot."""
-
-    pieces_s: list[float]
-    origin: list[int]  # template boundary before each piece (-1: the first; -2: a split cut)
-    footage_spans_s: list[tuple[float, float]]  # footage shots; the last one reaches a frame past the end
-    longest_s: float  # longest footage shot, seconds
-
-
-def _pacing(style: TemplateStyle, clip: FootageClip, fmt: OutputFormat) -> _Pacing:
-    fps = fmt.frame_rate
-    footage_s = float(clip.info.duration_seconds)
-    duration_s = fmt.duration_s
-    spans = [(a, min(b, footage_s)) for a, b in (clip.shots_s or [(0.0, footage_s)]) if a < footage_s]
-    spans = spans or [(0.0, footage_s)]
-    # the output is rounded to whole frames and the renderer holds the footage's last frame:
-    # let the last shot reach one output frame past the footage's end
-    spans[-1] = (spans[-1][0], footage_s + 1.0 / fps)
-    longest = max(b - a for a, b in spans)
-    t_spans = style.shots_s or [(0.0, style.duration_s or footage_s)]
-    lengths = np.array([b - a for a, b in t_spans], float)
-    lengths = lengths * duration_s / lengths.sum()
-    pieces: list[float] = []
-    origin: list[int] = []
-    for j, ln in enumerate(lengths):
-        k = max(1, int(math.ceil(ln / max(longest, 1e-3) - 1e-9)))
-        for p in range(k):
-            pieces.append(ln / k)
-            origin.append(j - 1 if p == 0 else -2)
-    return _Pacing(pieces, origin, spans, longest)
-
-
-def _transitions(style: TemplateStyle, cfg: Mapping[str, Any], pacing: _Pacing, bounds: list[int],
+def _transitions(style: TemplateStyle, cfg: Mapping[str, Any], origin: Sequence[int], bounds: list[int],
                  fps: float) -> list[PlannedTransition]:
-    """Boundary j of the output takes the template's transition j (resampled by index when
-    the counts differ), clipped to TRANSITION_MAX_SHARE of the shorter neighbour."""
+    """Boundary j of the output takes the template's transition ``origin[j]`` (resampled by
+    index when the counts differ; −1/−2: a cut), clipped to TRANSITION_MAX_SHARE of the
+    shorter neighbour."""
     n_tb = len(style.shots_s or [None]) - 1
     tmpl_tr = style.transitions
     out = [PlannedTransition("cut", 0)]
-    for i in range(1, len(pacing.pieces_s)):
-        tb = pacing.origin[i]
+    for i in range(1, len(origin)):
+        tb = origin[i]
         t = PlannedTransition("cut", 0)
         if cfg["transitions"] and tb >= 0 and tmpl_tr:
             src = tmpl_tr[tb] if len(tmpl_tr) == n_tb else \
@@ -341,159 +280,175 @@ def _handle_s(t: PlannedTransition, fps: float) -> float:
     return int(round(t.frames * 1000.0 / fps)) / 1000.0
 
 
-def _segments(clip: FootageClip, fmt: OutputFormat, pacing: _Pacing, bounds: list[int],
-              trans: list[PlannedTransition], on_beat: list[bool], lut_name: str) -> list[Segment]:
-    """Footage for every output shot (chosen by :func:`_choose`) with its crop path."""
+@dataclass
+class _Cuts:
+    """The output's shots before footage is chosen: frames, their clip, where each comes from."""
+
+    bounds: list[int]  # output frames: 0, every cut, the end
+    clip: list[int]  # the clip of each shot
+    origin: list[int]  # template boundary before each shot (−1 the first, −2 a split cut)
+    on_beat: list[bool]  # per cut
+    beats: list[float | None]  # each shot's length in soundtrack beats (None without a grid)
+    motion: list[float | None]  # the template shot's motion intensity, 0–100
+
+
+def _cuts(style: TemplateStyle, clips: Sequence[FootageClip], usable: list[int], cfg: Mapping[str, Any],
+          fmt: OutputFormat, song: SongGrid | None, beats_s: Sequence[float]) -> tuple[_Cuts, OutputFormat]:
+    """Pacing (seconds or musical time, :mod:`.pacing`), which clip fills each template shot,
+    the split of shots longer than their clip's longest footage shot, and the cut frames."""
     fps = fmt.frame_rate
-    info = clip.info
-    footage_s = float(info.duration_seconds)
-    roi = clip.roi or RoiTrack.centre(footage_s)
-    n = len(pacing.pieces_s)
+    musical = None
+    tb = pacing.template_beats(style.shots_s, style.beat_times_s, style.downbeat_times_s) if song else None
+    if tb is not None and song is not None:
+        musical = pacing.musical_cuts(tb, song, fmt.duration_s, MIN_SEGMENT_S)
+    if musical is not None:
+        fmt = replace(fmt, frame_count=max(1, int(round(musical.end_s * fps))))
+        edges = [0.0, *musical.cuts_s, fmt.duration_s]
+        lengths = [b - a for a, b in zip(edges, edges[1:])]
+        shot_origin, shot_beats = musical.origin, musical.beats
+    else:
+        lengths = pacing.scaled_lengths(style.shots_s or [(0.0, style.duration_s or fmt.duration_s)], fmt.duration_s)
+        shot_origin, shot_beats = [j - 1 for j in range(len(lengths))], None
+    template_shot = [o + 1 if o >= 0 else (0 if k == 0 else None) for k, o in enumerate(shot_origin)]
+    motions = [style.motion_per_shot[j] if j is not None and j < len(style.motion_per_shot) else None
+               for j in template_shot]
+    alloc = selection.allocate(len(lengths), clips, usable, order=cfg["footage_order"], shot_motion=motions)
+    longest = {u: max(b - a for a, b in clips[u].spans(fps)) for u in set(alloc)}
+    pieces, shot_of, first_or_split, piece_beats = pacing.split_to_fit(
+        lengths, [longest[u] for u in alloc], beats=shot_beats)
+    origin = [shot_origin[j] if f == -1 else -2 for j, f in zip(shot_of, first_or_split)]
+    total = fmt.frame_count
+    min_frames = max(2, int(math.ceil(MIN_SEGMENT_S * fps)))
+    min_frames = min(min_frames, max(1, total // max(1, len(pieces))))
+    cut_times = list(np.cumsum(pieces)[:-1])
+    if musical is not None:  # cuts already on song beats: the first frame at or after each
+        frames, prev = [], 0
+        for c in cut_times:
+            prev = min(max(int(math.ceil(c * fps - 1e-6)), prev + 1), total - 1)
+            frames.append(prev)
+        on_beat = [b is not None and float(b).is_integer() for b in np.cumsum([p or 0 for p in piece_beats])[:-1]]
+    else:
+        limits = [max(min_frames, int(math.floor(longest[alloc[j]] * fps + 1e-6))) for j in shot_of]
+        frames, on_beat = pacing.snap_to_beats(cut_times, beats_s, fps=fps, total_frames=total, min_frames=min_frames,
+                                               max_frames=limits)
+    return _Cuts([0, *frames, total], [alloc[j] for j in shot_of], origin, on_beat,
+                 piece_beats if musical is not None else [None] * len(pieces),
+                 [motions[j] for j in shot_of]), fmt
+
+
+def _segments(clips: Sequence[FootageClip], fmt: OutputFormat, cuts: _Cuts, trans: list[PlannedTransition]) -> list[Segment]:
+    """Footage for every output shot (each clip's moments chosen by :func:`.selection.choose_starts`)
+    with its crop path, and a punch-in where a cut would not read (:func:`.selection.framing_changes`)."""
+    fps = fmt.frame_rate
+    bounds = cuts.bounds
+    n = len(cuts.clip)
     seg_len_s = [(bounds[i + 1] - bounds[i]) / fps for i in range(n)]
     handles = [_handle_s(trans[i + 1], fps) if i + 1 < len(trans) else 0.0 for i in range(n)]
-    spans = pacing.footage_spans_s
-    score = _footage_scores(clip, roi, spans)
-    starts = _choose(seg_len_s, handles, spans, score, footage_s, info.frame_rate)
+    starts: list[float] = [0.0] * n
+    shot_in_clip: list[int] = [0] * n
+    for u in sorted(set(cuts.clip)):
+        clip = clips[u]
+        idx = [i for i in range(n) if cuts.clip[i] == u]
+        spans = clip.spans(fps)
+        roi = clip.roi or RoiTrack.centre(float(clip.info.duration_seconds))
+        scores = [selection.moment_scores(clip, roi, spans, cuts.motion[i]) for i in idx]
+        got = selection.choose_starts([seg_len_s[i] for i in idx], [handles[i] for i in idx], spans, scores,
+                                      float(clip.info.duration_seconds), clip.info.frame_rate)
+        ends = [e for _, e in spans]
+        for i, a in zip(idx, got):
+            starts[i] = a
+            shot_in_clip[i] = int(np.clip(np.searchsorted(ends, a, side="right"), 0, len(spans) - 1))
+    tails = [max(0.0, min(handles[i], clips[cuts.clip[i]].spans(fps)[shot_in_clip[i]][1] - (starts[i] + seg_len_s[i])))
+             for i in range(n)]
+    zoom = selection.framing_changes(
+        [(cuts.clip[i], cuts.clip[i - 1] if i else -1,
+          starts[i - 1] + seg_len_s[i - 1] + (tails[i - 1] if trans[i].type != "cut" else 0.0) - 1.0 / fps if i else 0.0,
+          starts[i], i > 0 and (trans[i].type != "cut" or shot_in_clip[i] == shot_in_clip[i - 1]))
+         for i in range(n)], clips)
     aspect = fmt.width / fmt.height
-    ends = [s[1] for s in spans]
     out = []
     for i, a in enumerate(starts):
-        ln = seg_len_s[i]
-        keys = crop.crop_path(roi, info.width, info.height, aspect, a, a + ln + handles[i])
-        shot = int(np.clip(np.searchsorted(ends, a, side="right"), 0, len(spans) - 1))
-        # footage after the out point inside the same shot, for the outgoing side of the next
-        # transition (the renderer holds the last frame beyond it)
-        tail = max(0.0, min(handles[i], spans[shot][1] - (a + ln)))
+        clip = clips[cuts.clip[i]]
+        keys = crop.crop_path(clip.roi or RoiTrack.centre(float(clip.info.duration_seconds)), clip.info.width,
+                              clip.info.height, aspect, a, a + seg_len_s[i] + handles[i], zoom=zoom[i])
         out.append(Segment(
-            index=i, footage_in_s=a, footage_out_s=a + ln, output_in_frame=bounds[i], output_out_frame=bounds[i + 1],
-            footage_shot=shot, tail_s=tail, transition_in=trans[i],
+            index=i, footage_in_s=a, footage_out_s=a + seg_len_s[i], output_in_frame=bounds[i],
+            output_out_frame=bounds[i + 1], footage_shot=shot_in_clip[i], tail_s=tails[i], transition_in=trans[i],
             crop=[CropKey(k["t_s"] - a, k["x"], k["y"], k["width"], k["height"]) for k in keys],
-            lut=lut_name, on_beat=bool(on_beat[i - 1]) if i > 0 else False))
+            lut=clip.lut, on_beat=bool(cuts.on_beat[i - 1]) if i > 0 else False, clip=cuts.clip[i],
+            video_id=clip.clip_id, beats=cuts.beats[i]))
     return out
 
 
-def _footage_scores(clip: FootageClip, roi: RoiTrack, spans: list[tuple[float, float]]) -> np.ndarray:
-    """Per-grid-cell score (cell k covers [k·GRID_S, (k+1)·GRID_S))."""
-    n = max(1, int(math.ceil(clip.info.duration_seconds / GRID_S)))
-    tc = (np.arange(n) + 0.5) * GRID_S
-    per_shot = clip.motion_per_shot
-    motion = np.zeros(n)
-    if per_shot and len(per_shot) == len(spans):
-        vals = np.array([float(v or 0.0) for v in per_shot])
-        vmax = max(1e-9, float(vals.max()))
-        for (a, b), v in zip(spans, vals):  # one assignment per shot
-            motion[(tc >= a) & (tc < b)] = v / vmax
-    speech = np.zeros(n)
-    for a, b in clip.speech_s:
-        speech[(tc >= a) & (tc < b)] = 1.0
-    faces = np.zeros(n)
-    if roi.faces.size == roi.times_s.size and roi.times_s.size:
-        faces = np.interp(tc, roi.times_s, (roi.faces > 0).astype(float))
-    _, _, w = roi.at(tc)
-    return motion + faces + 0.7 * speech + 0.3 * w
-
-
-def _choose(lengths: list[float], handles: list[float], spans: list[tuple[float, float]], score: np.ndarray, footage_s: float, fps_footage: float) -> list[float]:
-    """Footage start (seconds) per segment; see module docstring."""
-    cum = np.concatenate([[0.0], np.cumsum(score * GRID_S)])
-    margin = 1.0 / fps_footage if fps_footage > 0 else 0.04
-    starts_all = np.arange(0.0, max(footage_s, GRID_S), GRID_S / 2)
-    shot_idx = np.clip(np.searchsorted([s[1] for s in spans], starts_all, side="right"), 0, len(spans) - 1)
-    sh_a = np.array([spans[i][0] for i in shot_idx])
-    sh_b = np.array([spans[i][1] for i in shot_idx])
-    need = [l + h for l, h in zip(lengths, handles)]
-    total = sum(need)
-    unit = footage_s / max(1, len(lengths))
-    out: list[float] = []
-    prev_end = 0.0
-    prev_shot = -1
-    used: list[tuple[float, float]] = []
-    for i, (ln, h) in enumerate(zip(lengths, handles)):
-        ideal = footage_s * sum(need[:i]) / total if total > 0 else 0.0
-        after = sum(need[i + 1:]) * 0.999
-        chosen = None
-        used_h = 0.0
-        jump_ok = (shot_idx != prev_shot) | (starts_all >= prev_end + MIN_JUMP_S - 1e-9)
-        for lo, hi, hh, jump in ((prev_end, footage_s - after - ln - h, h, True),
-                                 (prev_end, footage_s - after - ln, 0.0, True),
-                                 (prev_end, footage_s - after - ln - h, h, False),
-                                 (prev_end, footage_s - after - ln, 0.0, False),
-                                 (prev_end, footage_s - ln, 0.0, False), (0.0, footage_s - ln, 0.0, None),
-                                 (0.0, footage_s - ln, 0.0, False)):
-            mg = np.where(sh_b - sh_a > ln + hh + 2 * margin, margin, 0.0)
-            a0 = np.maximum(sh_a + mg, starts_all)
-            ok = (starts_all >= lo - 1e-9) & (starts_all <= hi + 1e-9) & (a0 + ln + hh <= sh_b - mg + 1e-9)
-            if jump:
-                ok &= jump_ok
-            elif jump is None:  # out of order, but still footage no segment has shown yet
-                for ua, ub in used:
-                    ok &= (a0 + ln <= ua + 1e-9) | (a0 >= ub - 1e-9)
-            if not np.any(ok):
-                continue
-            a = a0[ok]
-            i0 = np.clip(np.floor(a / GRID_S).astype(int), 0, score.size)
-            i1 = np.clip(np.ceil((a + ln) / GRID_S).astype(int), 0, score.size)
-            s = (cum[i1] - cum[i0]) / np.maximum(1e-9, (i1 - i0) * GRID_S) - 0.5 * np.abs(a - ideal) / max(unit, 1e-9)
-            s = s - SAME_SHOT_PENALTY * (shot_idx[ok] == prev_shot)
-            k = int(np.argmax(s))  # first best: deterministic
-            chosen = float(a[k])
-            used_h = hh
-            prev_shot = int(shot_idx[ok][k])
-            break
-        if chosen is None:  # segment longer than every shot (cannot happen after splitting) — start of footage
-            chosen, used_h = 0.0, 0.0
-        out.append(round(chosen, 3))
-        used.append((chosen, chosen + ln))
-        prev_end = chosen + ln + used_h  # a reserved outgoing handle is shown during the next transition
+def _selection(clips: Sequence[FootageClip], usable: list[int], segments: Sequence[Segment]) -> list[dict[str, Any]]:
+    """Every clip given: usable or not, why not, and how much of it the edit shows (ms)."""
+    out = []
+    for u, c in enumerate(clips):
+        used_s = sum(s.footage_out_s - s.footage_in_s for s in segments if s.clip == u)
+        reason = c.quality.reason if c.quality is not None else None
+        if reason is None and used_s == 0:
+            reason = "not_needed"
+        out.append({"video_id": c.clip_id, "usable": u in usable and (c.quality is None or c.quality.usable),
+                    "reason": reason, "used_ms": int(round(used_s * 1000))})
     return out
 
 
-def build_plan(style: TemplateStyle, clip: FootageClip, config: Mapping[str, Any] | None, *,
-               soundtrack_beats_s: Sequence[float] | None = None, template_has_audio: bool = True,
-               lut_name: str = "global", lut_file: str = "clip.cube") -> EditPlan:
-    """The edit plan of ``clip`` cut to ``style`` (module docstring).
+def build_plan(style: TemplateStyle, clips: Sequence[FootageClip] | FootageClip, config: Mapping[str, Any] | None, *,
+               song: SongGrid | None = None, soundtrack_beats_s: Sequence[float] | None = None,
+               template_has_audio: bool = True, luts: Mapping[str, str] | None = None) -> EditPlan:
+    """The edit plan of the footage ``clips`` cut to ``style`` (module docstring).
 
     With ``beat_sync``, cuts snap to the soundtrack's beats (seconds on the output clock):
-    ``soundtrack_beats_s`` when given, else the template's music beats
-    (:func:`soundtrack_beats`) when the soundtrack is the template's music (``template`` or
-    ``mix``); with footage audio there is no beat grid independent of the edit, so cuts
-    keep the template's pacing unsnapped. ``template_has_audio``:
-    whether the template file has an audio stream. ``lut_name``/``lut_file``: the grade
-    every segment names and its ``.cube`` file.
+    ``soundtrack_beats_s`` when given; else the song's (musical pacing when the template has
+    a beat grid, else snapping); else the template's music beats (:func:`soundtrack_beats`)
+    when the soundtrack is the template's music (``template`` or ``mix``); with footage audio
+    there is no beat grid independent of the edit, so cuts keep the template's pacing
+    unsnapped. ``template_has_audio``: whether the template file has an audio stream
+    (False for a saved style). ``luts``: LUT name → ``.cube`` file name (default
+    ``{"global": "clip.cube"}``); each clip names its own.
     """
     cfg = effective_config(config)
-    info = clip.info
-    if info.duration_seconds <= 0:
+    clips = [clips] if isinstance(clips, FootageClip) else list(clips)
+    if not clips or any(c.info.duration_seconds <= 0 for c in clips):
         raise ValueError("footage has no duration")
-    fmt = output_format(cfg, style, info)
-    fps, total_frames = fmt.frame_rate, fmt.frame_count
-    soundtrack = choose_soundtrack(style, info, cfg, template_has_audio)
-    grid: list[float] = []  # the soundtrack's beats on the output clock (also the timelines' markers)
-    downbeats: list[float] = []
-    if soundtrack_beats_s is not None:
-        grid = [float(b) for b in soundtrack_beats_s if b is not None]
-    elif soundtrack.source in ("template", "mix"):
-        grid = soundtrack_beats(style, fmt.duration_s)
-        downbeats = soundtrack_beats(style, fmt.duration_s, downbeats=True)
-    beats = grid if cfg["beat_sync"] else []
-    pacing = _pacing(style, clip, fmt)
-    cuts_s = list(np.cumsum(pacing.pieces_s)[:-1])
-    min_frames = max(2, int(math.ceil(MIN_SEGMENT_S * fps)))
-    min_frames = min(min_frames, max(1, total_frames // max(1, len(pacing.pieces_s))))
-    cut_frames, on_beat = snap_to_beats(cuts_s, beats, fps=fps, total_frames=total_frames, min_frames=min_frames,
-                                        max_frames=max(min_frames, int(math.floor(pacing.longest_s * fps + 1e-6))))
-    bounds = [0, *cut_frames, total_frames]
-    trans = _transitions(style, cfg, pacing, bounds, fps)
-    segments = _segments(clip, fmt, pacing, bounds, trans, on_beat, lut_name)
+    usable = selection.usable_clips(clips)
+    first = clips[usable[0]].info
+    fmt = output_format(cfg, style, first, footage_s=sum(float(clips[u].info.duration_seconds) for u in usable),
+                        short_side=max(min(clips[u].info.width, clips[u].info.height) for u in usable))
+    soundtrack = choose_soundtrack(style, any(clips[u].info.has_audio for u in usable), cfg, template_has_audio, song)
+    grid, downbeats = _beat_grid(style, song, soundtrack, fmt, soundtrack_beats_s)
+    cuts, fmt = _cuts(style, clips, usable, cfg, fmt, song if soundtrack.uses_song else None,
+                      grid if cfg["beat_sync"] else [])
+    if song is not None and soundtrack.uses_song:
+        grid = song.on_output_clock(song.beat_times_s, fmt.duration_s)
+        downbeats = song.on_output_clock(song.downbeat_times_s, fmt.duration_s)
+    trans = _transitions(style, cfg, cuts.origin, cuts.bounds, fmt.frame_rate)
+    segments = _segments(clips, fmt, cuts, trans)
     q = QUALITY[cfg["quality"]]
-    roi = clip.roi or RoiTrack.centre(info.duration_seconds)
+    info = first
+    roi = clips[usable[0]].roi or RoiTrack.centre(info.duration_seconds)
     return EditPlan(
-        output=fmt, soundtrack=soundtrack, luts={lut_name: lut_file}, segments=segments,
+        output=fmt, soundtrack=soundtrack, luts=dict(luts or {"global": "clip.cube"}), segments=segments,
         encoder={"codec": "libx264", "profile": "high", "pix_fmt": "yuv420p", "crf": q["crf"], "preset": q["preset"],
                  "audio": "aac 48 kHz stereo"},
         config=cfg,
         footage={"width": info.width, "height": info.height, "duration_ms": int(round(float(info.duration_seconds) * 1000)),
                  "roi_face_detector": roi.face_detector},
-        beat_sync={"beats": len(beats), "cuts": len(cut_frames), "cuts_on_beat": int(sum(on_beat))},
-        soundtrack_beats_s=grid, soundtrack_downbeats_s=downbeats,
+        beat_sync={"beats": len(grid) if cfg["beat_sync"] else 0, "cuts": len(segments) - 1,
+                   "cuts_on_beat": int(sum(s.on_beat for s in segments))},
+        soundtrack_beats_s=grid, soundtrack_downbeats_s=downbeats, selection=_selection(clips, usable, segments),
     )
+
+
+def _beat_grid(style: TemplateStyle, song: SongGrid | None, soundtrack: Soundtrack, fmt: OutputFormat,
+               explicit: Sequence[float] | None) -> tuple[list[float], list[float]]:
+    """The soundtrack's beats and downbeats on the output clock: given, the song's, or the
+    template music's (looped); none for footage audio."""
+    if explicit is not None:
+        return [float(b) for b in explicit if b is not None], []
+    if song is not None and soundtrack.uses_song:
+        return (song.on_output_clock(song.beat_times_s, fmt.duration_s),
+                song.on_output_clock(song.downbeat_times_s, fmt.duration_s))
+    if soundtrack.source in ("template", "mix"):
+        return soundtrack_beats(style, fmt.duration_s), soundtrack_beats(style, fmt.duration_s, downbeats=True)
+    return [], []

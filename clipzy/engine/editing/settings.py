@@ -5,7 +5,8 @@ One home for them: the API's request schema takes its choices and defaults from 
 before the planner reads it.
 
 ``resolution`` and ``duration_seconds`` default to None, meaning "footage short side
-capped at 1080" and "template duration capped by the usable footage".
+capped at 1080" and "template duration capped by the usable footage"; ``music_start_seconds``
+None means "the engine picks the downbeat that opens the song's most energetic stretch".
 """
 from __future__ import annotations
 
@@ -22,13 +23,17 @@ QUALITY: dict[str, dict[str, Any]] = {"low": {"crf": 28, "preset": "veryfast"},
 #: Output frame shapes a config may ask for (``template``: the template's aspect ratio;
 #: ``source``: the footage's exact display aspect).
 OUTPUT_ASPECTS: tuple[str, ...] = ("16:9", "9:16", "1:1", "4:5", "source", "template")
-AUDIO_SOURCES: tuple[str, ...] = ("auto", "template", "footage", "mix")
+AUDIO_SOURCES: tuple[str, ...] = ("auto", "template", "footage", "mix", "music")
+#: ``keep``: the clips in the given order, each clip's moments in time order; ``any``: the
+#: order that fits the template's shots best.
+FOOTAGE_ORDERS: tuple[str, ...] = ("keep", "any")
 RESOLUTION_RANGE = (240, 2160)  # output short side, pixels
 MAX_DURATION_S = 3600.0  # longest output a config may ask for, seconds
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "quality": "high", "aspect_ratio": "template", "resolution": None, "duration_seconds": None,
     "audio_source": "auto", "color_strength": 1.0, "transitions": True, "beat_sync": True,
+    "footage_order": "keep", "music_start_seconds": None,
 }
 
 
@@ -58,4 +63,9 @@ def effective_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
     for k in ("transitions", "beat_sync"):
         if not isinstance(c[k], bool):
             raise ValueError(f"{k} must be a boolean, got {c[k]!r}")
+    if c["footage_order"] not in FOOTAGE_ORDERS:
+        raise ValueError(f"footage_order must be {'/'.join(FOOTAGE_ORDERS)}, got {c['footage_order']!r}")
+    m = c["music_start_seconds"]
+    if m is not None and (isinstance(m, bool) or not isinstance(m, (int, float)) or not m >= 0 or not math.isfinite(m)):
+        raise ValueError(f"music_start_seconds must be >= 0 or null, got {m!r}")
     return c

@@ -5,11 +5,14 @@
 * ``template``: the template's audio from its start (so its beats line up with the planned
   cuts), trimmed to the output length — or looped with a 50 ms crossfade when shorter — with
   a fade-out over the last min(1 s, 10 % of the output).
-* ``footage``: the footage audio edited like the picture: each segment's footage audio at
-  its output position (1:1), faded in over its incoming transition (at least 5 ms, so cuts
+* ``music``: the user's song from the plan's music start, faded out over the last beat of
+  the edit when the song goes on past it (looped like the template's audio when shorter).
+* ``footage``: the footage audio edited like the picture: each segment's audio, from its own
+  clip, at its output position (1:1), faded in over its incoming transition (at least 5 ms, so cuts
   do not click) and continued past its out point with a fade-out over the next segment's
   transition (at least 5 ms).
-* ``mix``: both; the music is first matched to the footage audio's integrated loudness,
+* ``mix``: both (the music being the song when there is one, else the template's audio); the
+  music is first matched to the footage audio's integrated loudness,
   then ducked by :data:`DUCK_DB` (−12 dB) while the footage has speech (the footage's speech
   segments mapped through the edit; 150 ms ramps), so speech stays on top of the music.
 * ``none``: silence.
@@ -157,8 +160,10 @@ def fit_length(x: np.ndarray, n: int, *, sample_rate: int = SAMPLE_RATE, fade_ou
     return out
 
 
-def edit_audio(track: np.ndarray, plan: EditPlan, n: int, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Footage audio (m, ch) cut like the picture of ``plan`` (see module docstring) → (n, ch)."""
+def edit_audio(track: np.ndarray, plan: EditPlan, n: int, *, sample_rate: int = SAMPLE_RATE,
+               clip: int | None = None) -> np.ndarray:
+    """Footage audio (m, ch) cut like the picture of ``plan`` (see module docstring) → (n, ch);
+    ``clip``: only the segments of that clip (the others stay silent)."""
     a = np.asarray(track, np.float32)
     ch = a.shape[1] if a.ndim == 2 else 1
     out = np.zeros((n, ch), np.float32)
@@ -167,6 +172,8 @@ def edit_audio(track: np.ndarray, plan: EditPlan, n: int, *, sample_rate: int = 
     cf = max(1, int(CUT_FADE_S * sample_rate))
     segs = plan.segments
     for i, s in enumerate(segs):
+        if clip is not None and s.clip != clip:
+            continue
         o0 = int(round(plan.output_in_s(s) * sample_rate))
         o1 = int(round(plan.output_out_s(s) * sample_rate))
         nxt = segs[i + 1].transition_in.duration_s(plan.fps) if i + 1 < len(segs) else 0.0
@@ -191,10 +198,14 @@ def edit_audio(track: np.ndarray, plan: EditPlan, n: int, *, sample_rate: int = 
     return out
 
 
-def speech_on_output(speech_s: Sequence[tuple[float, float]], plan: EditPlan) -> list[tuple[float, float]]:
-    """Footage speech spans (seconds) mapped through the edit onto the output clock."""
+def speech_on_output(speech_s: Sequence[tuple[float, float]], plan: EditPlan, *,
+                     clip: int | None = None) -> list[tuple[float, float]]:
+    """Footage speech spans (seconds) mapped through the edit onto the output clock
+    (``clip``: only that clip's segments)."""
     out = []
     for s in plan.segments:
+        if clip is not None and s.clip != clip:
+            continue
         fi, fo = s.footage_in_s, s.footage_out_s
         oi = plan.output_in_s(s)
         for a, b in speech_s:
@@ -230,42 +241,77 @@ def _stereo(x: np.ndarray | None, n: int) -> np.ndarray:
     return a
 
 
+def _music_bed(plan: EditPlan, n: int, *, template_path, music_path, control: Control) -> np.ndarray | None:
+    """The music under the edit: the song from its start (faded out over the last beat when it
+    outlasts the edit), or the template's audio from its start (looped when shorter)."""
+    st = plan.soundtrack
+    if st.uses_song and music_path is not None:
+        start = int(round((st.music_start_s or 0.0) * SAMPLE_RATE))
+        t = decode_audio(music_path, sample_rate=SAMPLE_RATE, layout="stereo", control=control,
+                         max_duration_s=(start + n) / SAMPLE_RATE + 0.1)
+        if t is None:
+            return None
+        song = t.samples[start:]
+        beats = [b for b in plan.soundtrack_beats_s if b < n / SAMPLE_RATE - 1e-3]
+        fade = (n / SAMPLE_RATE - beats[-1]) if beats and song.shape[0] > n else None
+        return fit_length(song, n, fade_out_s=fade)
+    if st.source in ("template", "mix") and template_path is not None:
+        t = decode_audio(template_path, sample_rate=SAMPLE_RATE, layout="stereo", control=control)
+        return fit_length(t.samples, n) if t is not None else None
+    return None
+
+
+def _footage_audio(plan: EditPlan, n: int, footage: Sequence[tuple[str, Sequence[tuple[float, float]]]],
+                   control: Control) -> tuple[np.ndarray | None, list[tuple[float, float]]]:
+    """Every clip's audio cut like the picture, summed, and its speech on the output clock."""
+    out: np.ndarray | None = None
+    speech: list[tuple[float, float]] = []
+    for u, (path, speech_s) in enumerate(footage):
+        if not any(s.clip == u for s in plan.segments):
+            continue
+        f = decode_audio(path, sample_rate=SAMPLE_RATE, layout="stereo", control=control)
+        control.check()
+        if f is None:
+            continue
+        part = edit_audio(f.samples, plan, n, clip=u)
+        out = part if out is None else out + part
+        speech += speech_on_output(speech_s, plan, clip=u)
+    return out, sorted(speech)
+
+
 def build_soundtrack(
     plan: EditPlan,
     *,
     template_path: str | os.PathLike[str] | None,
-    footage_path: str | os.PathLike[str],
-    footage_speech_s: Sequence[tuple[float, float]] = (),
+    footage: Sequence[tuple[str, Sequence[tuple[float, float]]]],
+    music_path: str | os.PathLike[str] | None = None,
     control: Control | None = None,
 ) -> np.ndarray:
     """The normalised stereo soundtrack (n, 2) float32 at 48 kHz for ``plan``; ``n`` =
-    output frames / fps × 48000 (so audio and video have the same length). Fills in
-    ``plan.soundtrack``'s ``gain_db``, ``duck_db``, ``measured_lufs`` and ``true_peak_dbtp``."""
+    output frames / fps × 48000 (so audio and video have the same length).
+
+    ``footage[clip]`` = (path, speech spans in seconds) of each clip the segments name;
+    ``music_path``: the user's song. Fills in ``plan.soundtrack``'s ``gain_db``, ``duck_db``,
+    ``measured_lufs`` and ``true_peak_dbtp``."""
     control = ensure(control)
     st = plan.soundtrack
     n = int(round(plan.output.frame_count / plan.fps * SAMPLE_RATE))
     src = st.source
     duck = None
-    music = footage = None
-    if src in ("template", "mix") and template_path is not None:
-        t = decode_audio(template_path, sample_rate=SAMPLE_RATE, layout="stereo", control=control)
-        music = fit_length(t.samples, n) if t is not None else None
+    music = _music_bed(plan, n, template_path=template_path, music_path=music_path, control=control) \
+        if src in ("template", "mix", "music") else None
     control.check()
-    if src in ("footage", "mix"):
-        f = decode_audio(footage_path, sample_rate=SAMPLE_RATE, layout="stereo", control=control)
-        footage = edit_audio(f.samples, plan, n) if f is not None else None
-    control.check()
-    if src == "mix" and music is not None and footage is not None:
-        lm, lf = integrated_lufs(music), integrated_lufs(footage)
+    edited, spans = _footage_audio(plan, n, footage, control) if src in ("footage", "mix") else (None, [])
+    if src == "mix" and music is not None and edited is not None:
+        lm, lf = integrated_lufs(music), integrated_lufs(edited)
         if lm is not None and lf is not None:
             music = music * np.float32(db_to_gain(lf - lm))
-        spans = speech_on_output(footage_speech_s, plan)
         if spans:
             duck = DUCK_DB
             music = music * duck_envelope(spans, n)[:, None]
-        mixed = music + footage
+        mixed = music + edited
     else:
-        mixed = music if music is not None else footage
+        mixed = music if music is not None else edited
     mixed = _stereo(mixed, n)
     control.progress(0.5)
     y, gain, final = normalise_loudness(mixed, target_lufs=st.target_lufs,

@@ -1,0 +1,235 @@
+"""Choosing the footage: which clip fills each template shot, and which moment of it.
+
+**Usable clips.** A clip whose quality verdict names a reason (black, out of focus,
+overexposed, frozen, too short: :mod:`clipzy.engine.analysis.quality`) is left out while
+any usable clip remains; when none does, every clip is used (an edit of poor footage beats
+no edit) and the plan still names each reason.
+
+**Which clip** (:func:`allocate`). ``footage_order: keep`` — the clips in the given order,
+each taking a run of consecutive template shots; the number of shots per clip follows the
+clips' usable durations (largest remainder), at least one each when there are at least as
+many shots as usable clips (else the best clips, by mean quality, in their order).
+``any`` — shot by shot, the clip whose motion is closest to the template shot's (mean
+per-shot intensity, 0–100) and whose quality is best, a clip's share of the shots kept near
+its share of the footage; while clips remain unused and the shots left are as many, only
+unused clips are offered, so every usable clip appears.
+
+**Which moment** (:func:`choose_starts`), inside each clip, in output order and
+chronologically (a moment is never shown twice while unused footage remains): candidate
+starts every 0.05 s inside one footage shot (one footage frame of margin from each cut when
+the shot has room), long enough for the segment plus the outgoing transition's handle.
+Score per 0.1 s cell (:func:`moment_scores`), averaged over the segment:
+
+* motion: with the template shot's motion known, 1 − |clip motion − template motion| / 100
+  (steady footage for a steady shot, moving for a moving one); else the clip's per-shot
+  motion normalised to 0..1 (v1.0: movement is preferred);
+* + the faces share (ROI track) + 0.7 × speech share + 0.3 × ROI evidence weight;
+* − :data:`QUALITY_WEIGHT` × badness (black, blown out, soft at that moment);
+* − 0.5 × the distance from the segment's proportional place in the clip (in units of
+  clip length / segments) − :data:`SAME_SHOT_PENALTY` when the candidate lies in the same
+  footage shot as the clip's previous segment.
+
+Two consecutive segments of one footage shot start at least :data:`MIN_JUMP_S` after the
+previous one ends; when that is impossible the rule is dropped, then the search widens to
+the rest of the clip, then to footage no segment has shown yet (out of order), and only then
+(footage too short) to all of it, allowing repeats.
+
+**Every cut reads as a cut** (:func:`framing_changes`). A cut inside one take, or a
+transition between two similar pictures, is checked on the clip's analysis thumbnails: the
+pictures either side must differ by at least :data:`CUT_DIFFERENCE` (mean absolute
+difference of 32×18 grey thumbnails, 0–255; a cut between different shots of the shared
+clips differs by 25–60, a 1 s jump inside a handheld take by 4–15). When they do not, the
+incoming segment changes its framing: a punch-in of :data:`PUNCH_IN` × (or back out when the
+previous one was punched in), as editors do with one camera.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from ..analysis.framing import RoiTrack
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .plan import FootageClip
+
+MIN_JUMP_S = 1.0  # footage skipped between consecutive segments of one footage shot, seconds
+SAME_SHOT_PENALTY = 1.5  # score units: more than the whole motion range (0..1), worth 3 units of distance
+GRID_S = 0.1  # footage search grid, seconds
+QUALITY_WEIGHT = 2.0  # score units a fully bad moment loses (more than motion, faces and speech together)
+CUT_DIFFERENCE = 12.0  # thumbnail difference (grey levels) a cut must show to read as a cut
+PUNCH_IN = 1.25  # framing change of a cut that would not read otherwise (crop scale)
+
+
+def usable_clips(clips: Sequence["FootageClip"]) -> list[int]:
+    """Indices of the clips the edit may use (every clip when none is usable)."""
+    good = [i for i, c in enumerate(clips) if c.quality is None or c.quality.usable]
+    return good or list(range(len(clips)))
+
+
+def _clip_quality(clip: "FootageClip") -> float:
+    """Mean goodness 0..1 of a clip's samples (1 without measurements)."""
+    if clip.quality is None or clip.quality.times_s.size == 0:
+        return 1.0
+    return float(1.0 - clip.quality.badness().mean())
+
+
+def _clip_motion(clip: "FootageClip") -> float | None:
+    vals = [float(v) for v in clip.motion_per_shot if v is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def _largest_remainder(weights: Sequence[float], n: int, minimum: int) -> list[int]:
+    """``n`` items split by ``weights`` (whole numbers, each ≥ ``minimum``)."""
+    k = len(weights)
+    counts = [minimum] * k
+    left = n - minimum * k
+    total = sum(weights) or 1.0
+    shares = [left * w / total for w in weights]
+    floors = [int(math.floor(s)) for s in shares]
+    counts = [c + f for c, f in zip(counts, floors)]
+    order = sorted(range(k), key=lambda i: (-(shares[i] - floors[i]), i))
+    for i in order[: n - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+def allocate(n_shots: int, clips: Sequence["FootageClip"], usable: list[int], *, order: str,
+             shot_motion: Sequence[float | None] = ()) -> list[int]:
+    """The clip index for each of ``n_shots`` template shots (module docstring)."""
+    if len(usable) == 1 or n_shots == 0:
+        return [usable[0]] * n_shots
+    durations = [float(clips[u].info.duration_seconds) for u in usable]
+    if n_shots < len(usable):  # not every clip fits: the best ones, in their order
+        best = sorted(sorted(range(len(usable)), key=lambda i: (-_clip_quality(clips[usable[i]]), i))[:n_shots])
+        return [usable[i] for i in best]
+    if order == "keep":
+        counts = _largest_remainder(durations, n_shots, 1)
+        return [u for u, c in zip(usable, counts) for _ in range(c)]
+    return _allocate_any(n_shots, clips, usable, durations, shot_motion)
+
+
+def _allocate_any(n_shots: int, clips: Sequence["FootageClip"], usable: list[int], durations: list[float],
+                  shot_motion: Sequence[float | None]) -> list[int]:
+    """Shot by shot, the best-fitting clip (motion closeness + quality − over-use), every clip at least once."""
+    expected = _largest_remainder(durations, n_shots, 1)
+    motion = [_clip_motion(clips[u]) for u in usable]
+    quality = [_clip_quality(clips[u]) for u in usable]
+    used = [0] * len(usable)
+    out = []
+    for j in range(n_shots):
+        unused = [i for i in range(len(usable)) if used[i] == 0]
+        candidates = unused if len(unused) >= n_shots - j else range(len(usable))
+        target = shot_motion[j] if j < len(shot_motion) else None
+
+        def fit(i: int) -> tuple[float, int]:
+            close = 0.0 if target is None or motion[i] is None else 1.0 - abs(motion[i] - target) / 100.0
+            return (close + quality[i] - used[i] / max(1, expected[i]), -i)
+
+        best = max(candidates, key=fit)
+        used[best] += 1
+        out.append(usable[best])
+    return out
+
+
+def moment_scores(clip: "FootageClip", roi: RoiTrack, spans: list[tuple[float, float]],
+                  target_motion: float | None = None) -> np.ndarray:
+    """Per-grid-cell score of ``clip`` (cell k covers [k·GRID_S, (k+1)·GRID_S)); module docstring."""
+    n = max(1, int(math.ceil(clip.info.duration_seconds / GRID_S)))
+    tc = (np.arange(n) + 0.5) * GRID_S
+    per_shot = clip.motion_per_shot
+    motion = np.zeros(n)
+    if per_shot and len(per_shot) == len(spans):
+        vals = np.array([float(v or 0.0) for v in per_shot])
+        if target_motion is None:
+            vals = vals / max(1e-9, float(vals.max()))
+        else:
+            vals = 1.0 - np.abs(vals - float(target_motion)) / 100.0
+        for (a, b), v in zip(spans, vals):  # one assignment per shot
+            motion[(tc >= a) & (tc < b)] = v
+    speech = np.zeros(n)
+    for a, b in clip.speech_s:
+        speech[(tc >= a) & (tc < b)] = 1.0
+    faces = np.zeros(n)
+    if roi.faces.size == roi.times_s.size and roi.times_s.size:
+        faces = np.interp(tc, roi.times_s, (roi.faces > 0).astype(float))
+    _, _, w = roi.at(tc)
+    score = motion + faces + 0.7 * speech + 0.3 * w
+    q = clip.quality
+    if q is not None and q.times_s.size:
+        score = score - QUALITY_WEIGHT * np.interp(tc, q.times_s, q.badness())
+    return score
+
+
+def choose_starts(lengths: list[float], handles: list[float], spans: list[tuple[float, float]],
+                  scores: Sequence[np.ndarray], footage_s: float, fps_footage: float) -> list[float]:
+    """Footage start (seconds) of each segment of one clip, in output order (module docstring).
+
+    ``scores[i]``: the per-cell scores for segment i (:func:`moment_scores`)."""
+    margin = 1.0 / fps_footage if fps_footage > 0 else 0.04
+    starts_all = np.arange(0.0, max(footage_s, GRID_S), GRID_S / 2)
+    shot_idx = np.clip(np.searchsorted([s[1] for s in spans], starts_all, side="right"), 0, len(spans) - 1)
+    sh_a = np.array([spans[i][0] for i in shot_idx])
+    sh_b = np.array([spans[i][1] for i in shot_idx])
+    need = [ln + h for ln, h in zip(lengths, handles)]
+    total = sum(need)
+    unit = footage_s / max(1, len(lengths))
+    out: list[float] = []
+    prev_end, prev_shot = 0.0, -1
+    used: list[tuple[float, float]] = []
+    for i, (ln, h) in enumerate(zip(lengths, handles)):
+        ideal = footage_s * sum(need[:i]) / total if total > 0 else 0.0
+        after = sum(need[i + 1:]) * 0.999
+        cum = np.concatenate([[0.0], np.cumsum(scores[i] * GRID_S)])
+        jump_ok = (shot_idx != prev_shot) | (starts_all >= prev_end + MIN_JUMP_S - 1e-9)
+        chosen, used_h = None, 0.0
+        for lo, hi, hh, jump in ((prev_end, footage_s - after - ln - h, h, True),
+                                 (prev_end, footage_s - after - ln, 0.0, True),
+                                 (prev_end, footage_s - after - ln - h, h, False),
+                                 (prev_end, footage_s - after - ln, 0.0, False),
+                                 (prev_end, footage_s - ln, 0.0, False), (0.0, footage_s - ln, 0.0, None),
+                                 (0.0, footage_s - ln, 0.0, False)):
+            mg = np.where(sh_b - sh_a > ln + hh + 2 * margin, margin, 0.0)
+            a0 = np.maximum(sh_a + mg, starts_all)
+            ok = (starts_all >= lo - 1e-9) & (starts_all <= hi + 1e-9) & (a0 + ln + hh <= sh_b - mg + 1e-9)
+            if jump:
+                ok &= jump_ok
+            elif jump is None:  # out of order, but still footage no segment has shown yet
+                for ua, ub in used:
+                    ok &= (a0 + ln <= ua + 1e-9) | (a0 >= ub - 1e-9)
+            if not np.any(ok):
+                continue
+            a = a0[ok]
+            i0 = np.clip(np.floor(a / GRID_S).astype(int), 0, cum.size - 1)
+            i1 = np.clip(np.ceil((a + ln) / GRID_S).astype(int), 0, cum.size - 1)
+            s = (cum[i1] - cum[i0]) / np.maximum(1e-9, (i1 - i0) * GRID_S) - 0.5 * np.abs(a - ideal) / max(unit, 1e-9)
+            s = s - SAME_SHOT_PENALTY * (shot_idx[ok] == prev_shot)
+            k = int(np.argmax(s))  # first best: deterministic
+            chosen, used_h, prev_shot = float(a[k]), hh, int(shot_idx[ok][k])
+            break
+        if chosen is None:  # segment longer than every shot (cannot happen after splitting) — start of footage
+            chosen, used_h = 0.0, 0.0
+        out.append(round(chosen, 3))
+        used.append((chosen, chosen + ln))
+        prev_end = chosen + ln + used_h  # a reserved outgoing handle is shown during the next transition
+    return out
+
+
+def framing_changes(cuts: Sequence[tuple[int, int, float, float, bool]], clips: Sequence["FootageClip"]) -> list[float]:
+    """The crop scale of each segment: 1.0, or a punch-in where a cut would not read.
+
+    ``cuts[i]`` = (clip of segment i, clip of segment i − 1 (−1 for the first), the time shown
+    last before the boundary (previous clip's clock), the time shown first after it (this
+    clip's clock), whether the two lie in one footage shot or the boundary is a transition).
+    """
+    zoom = []
+    for i, (clip, prev_clip, t_out, t_in, check) in enumerate(cuts):
+        z = 1.0
+        q = clips[clip].quality
+        if i > 0 and check and clip == prev_clip and q is not None:
+            diff = q.difference(t_out, t_in)
+            if diff is not None and diff < CUT_DIFFERENCE:
+                z = 1.0 if zoom[-1] > 1.0 else PUNCH_IN
+        zoom.append(z)
+    return zoom
