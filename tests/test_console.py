@@ -17,7 +17,7 @@ import pytest
 
 import clipzy
 from tests.browser import LiveServer, browser_page, chromium_available, open_page
-from tests.conftest import ROOT, need
+from tests.conftest import ROOT, need, upload_file
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "console"
 REQUIRED_CSP = ("default-src 'self'", "script-src 'self' 'unsafe-inline'", "style-src 'self' 'unsafe-inline'",
@@ -460,6 +460,370 @@ def test_failed_job_shows_the_stage_and_error_code(tmp_path, media_file):
                 assert page.get_attribute(f"#detail-status .stepper li[data-stage={job['error']['stage']}]", "class").startswith("failed")
             assert page.locator("#detail-status button:has-text('Cancel job')").count() == 0
             shot(page, "11-failed-job", full_page=False)
+            assert errors == []
+    finally:
+        clipzy.stop_workers(app)
+
+
+# -- browser: several clips, a song, saved styles (API v1.1) --------------------------
+
+
+def make_clips(folder: Path, media_file) -> dict[str, Path]:
+    """Three tiny footage clips (160×90, 2 s, no sound): cockatoo, Big Buck Bunny and an all-black one."""
+    from tests.synth.video import shared_media_frames, write_video
+
+    cockatoo = shared_media_frames(media_file("cockatoo.mp4"), start_s=3.0, count=40, size=(160, 90))
+    bunny = shared_media_frames(media_file("bigbuckbunny.mp4"), start_s=1.0, count=50, size=(160, 90))
+    black = [np.zeros((90, 160, 3), np.uint8)] * 40
+    return {"alpha.mp4": Path(write_video(folder / "alpha.mp4", cockatoo, fps=20)),
+            "bravo.mp4": Path(write_video(folder / "bravo.mp4", bunny, fps=25)),
+            "charlie.mp4": Path(write_video(folder / "charlie.mp4", black, fps=20))}
+
+
+def make_small_template(path: Path, media_file) -> Path:
+    """A 3 s template at 160×90: three cockatoo shots (hard cuts at 1 s and 2 s) over 120 BPM drums."""
+    from tests.synth.audio import drum_track
+    from tests.synth.video import shared_media_frames, write_video
+
+    frames = []
+    for start in (0.0, 8.0, 11.0):
+        frames += shared_media_frames(media_file("cockatoo.mp4"), start_s=start, count=20, size=(160, 90))
+    drums = drum_track(120.0, 3.0, sr=48000)
+    return Path(write_video(path, frames, fps=20, audio=drums.audio, sample_rate=drums.sr))
+
+
+SONG_S, SONG_SILENT_S = 8.0, 2.0
+
+
+def make_song(path: Path) -> Path:
+    """An 8 s WAV: 2 s of silence, then 100 BPM drums (so the waveform is flat, then not)."""
+    from tests.synth.audio import drum_track
+    from tests.synth.video import write_wav
+
+    drums = drum_track(100.0, SONG_S - SONG_SILENT_S, sr=44100, offset_s=SONG_SILENT_S)
+    return Path(write_wav(path, drums.audio, sample_rate=44100))
+
+
+def clip_order(page) -> list[str]:
+    return page.eval_on_selector_all("#clip-list li.clip", "ls => ls.map(l => l.dataset.videoId)")
+
+
+def clip_names(page) -> list[str]:
+    return page.eval_on_selector_all("#clip-list li.clip .clip-name strong", "ss => ss.map(s => s.textContent)")
+
+
+def job_posts(page) -> list[dict]:
+    """Collects the JSON bodies the page POSTs to /api/v1/jobs."""
+    bodies: list[dict] = []
+    page.on("request", lambda req: bodies.append(json.loads(req.post_data))
+            if req.method == "POST" and req.url.endswith("/api/v1/jobs") else None)
+    return bodies
+
+
+def marker_fraction(page, marker: str) -> float:
+    """Where ``marker`` sits over the waveform canvas: 0 (left edge) … 1 (right edge), from the layout."""
+    return page.evaluate("""(sel) => { const c = document.getElementById('waveform').getBoundingClientRect();
+        const m = document.querySelector(sel).getBoundingClientRect();
+        return (m.left + m.width / 2 - c.left) / c.width; }""", marker)
+
+
+WAVE_COLUMNS_JS = """() => { const c = document.getElementById('waveform');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const heights = [];
+    for (let x = 0; x < c.width; x++) { let n = 0; for (let y = 0; y < c.height; y++) if (d[(y * c.width + x) * 4 + 3] > 0) n++; heights.push(n); }
+    return heights; }"""
+
+
+def test_clip_list_song_waveform_and_the_job_body(tmp_path, media_file):
+    """Three clips reordered (keyboard and drag) and one removed, a song with its waveform and start
+    marker; the job is created with footage_video_ids in the list's order and the song."""
+    need_browser()
+    clips = make_clips(tmp_path, media_file)
+    template = make_small_template(tmp_path / "template.mp4", media_file)
+    song = make_song(tmp_path / "song.wav")
+    app = make_app(tmp_path)
+    client = app.test_client()
+    with LiveServer(app) as srv, browser_page() as (page, errors):
+        posts = job_posts(page)
+        page.goto(srv.url + "/")
+        page.wait_for_selector("#health.ok")
+        page.set_input_files("#file-template", str(template))
+        page.wait_for_selector("#drop-template[data-state=done]", timeout=30000)
+        # three clips in one pick: uploaded one after the other, listed in that order
+        page.set_input_files("#file-footage", [str(p) for p in clips.values()])
+        page.wait_for_selector("#drop-footage[data-state=done]", timeout=60000)
+        assert "File 3 of 3: Uploaded" in page.inner_text("#progress-footage .progress-text")
+        assert clip_names(page) == ["alpha.mp4", "bravo.mp4", "charlie.mp4"]
+        ids = dict(zip(clip_names(page), clip_order(page)))
+        for name, vid in ids.items():
+            assert re.fullmatch(r"vid_[0-9a-f]{16}", vid)
+            assert client.get(f"/api/v1/videos/{vid}").get_json()["data"]["filename"] == name
+        assert page.input_value("#job-footage") == ", ".join(ids[n] for n in ["alpha.mp4", "bravo.mp4", "charlie.mp4"])
+        a, b, c = ids["alpha.mp4"], ids["bravo.mp4"], ids["charlie.mp4"]
+        assert page.is_disabled(f"[data-focus=clip-up-{a}]") and page.is_disabled(f"[data-focus=clip-down-{c}]")
+
+        # keyboard: Enter and Space on "Move up" move charlie to the top; focus stays with charlie
+        page.focus(f"[data-focus=clip-up-{c}]")
+        page.keyboard.press("Enter")
+        assert clip_order(page) == [a, c, b]
+        assert page.evaluate("document.activeElement.dataset.focus") == f"clip-up-{c}"
+        page.keyboard.press("Space")
+        assert clip_order(page) == [c, a, b]
+        # at the top "Move up" is disabled: focus moves to the clip's "Move down"
+        assert page.evaluate("document.activeElement.dataset.focus") == f"clip-down-{c}"
+        assert page.inner_text("#clips-status") == "charlie.mp4 moved to position 1 of 3."
+        assert page.eval_on_selector_all("#clip-list .clip-pos", "ps => ps.map(p => p.textContent)") == ["1", "2", "3"]
+        # drag: bravo dropped on charlie takes its place
+        page.drag_and_drop(f"#clip-list li[data-video-id={b}]", f"#clip-list li[data-video-id={c}]")
+        assert clip_order(page) == [b, c, a]
+        # remove bravo by keyboard: focus lands on the next clip's Remove; the order left ([c, a])
+        # is not the upload order ([a, c])
+        page.focus(f"[data-focus=clip-remove-{b}]")
+        page.keyboard.press("Enter")
+        assert clip_order(page) == [c, a]
+        assert page.evaluate("document.activeElement.dataset.focus") == f"clip-remove-{c}"
+        assert page.input_value("#job-footage") == f"{c}, {a}"
+        assert page.inner_text("#clips-status") == "bravo.mp4 removed; 2 clips left."
+
+        # the song: uploaded, its waveform drawn in the page from the local file
+        page.set_input_files("#file-song", str(song))
+        page.wait_for_selector("#song-wave[data-drawn]", timeout=30000)
+        audio_id = page.input_value("#job-song")
+        assert re.fullmatch(r"aud_[0-9a-f]{16}", audio_id)
+        assert "8.00 s" in page.inner_text("#meta-song") and audio_id in page.inner_text("#meta-song")
+        heights = page.evaluate(WAVE_COLUMNS_JS)
+        cut = int(len(heights) * SONG_SILENT_S / SONG_S)
+        assert max(heights[:cut - 4]) <= 2, "the silent first 2 s draw a flat line"
+        assert max(heights[cut + 4:]) >= 15 and sum(h > 4 for h in heights[cut:]) > 0.3 * (len(heights) - cut), "the drums draw a wave"
+        # no start set: automatic, no marker; a start of 5 s puts the marker 5/8 across
+        assert not page.is_visible("#song-marker-user")
+        assert "automatic" in page.inner_text("#song-start")
+        page.fill("#music-start", "5")
+        page.wait_for_selector("#song-marker-user", state="visible")
+        assert marker_fraction(page, "#song-marker-user") == pytest.approx(5 / SONG_S, abs=0.005)
+        assert "Your start: 5.00 s." in page.inner_text("#song-start")
+        page.fill("#music-start", "")
+        page.wait_for_selector("#song-marker-user", state="hidden")
+        page.fill("#music-start", "3.5")
+        assert marker_fraction(page, "#song-marker-user") == pytest.approx(3.5 / SONG_S, abs=0.005)
+        shot(page, "12-clips-and-song")
+
+        # the apply job: the clips in the displayed order, the song, the v1.1 options
+        page.select_option("select[name=footage_order]", "any")
+        page.select_option("select[name=audio_source]", "music")
+        page.click("#start-job")
+        page.wait_for_selector("#detail-status .badge.queued")
+        job_id = page.get_attribute("#jobs-body tr[data-job-id]", "data-job-id")
+        assert posts[-1]["footage_video_ids"] == clip_order(page) == [c, a]
+        assert "video_id" not in posts[-1] and posts[-1]["music_audio_id"] == audio_id
+        job = client.get(f"/api/v1/jobs/{job_id}").get_json()["data"]
+        assert job["footage_video_ids"] == [c, a] and job["video_id"] == c
+        assert job["music_audio_id"] == audio_id and job["style_id"] is None
+        assert job["template_video_id"] == page.input_value("#job-template")
+        assert job["config"]["footage_order"] == "any" and job["config"]["audio_source"] == "music"
+        assert job["config"]["music_start_seconds"] == 3.5
+        assert "2 clips" in page.inner_text("#detail-status") and audio_id in page.inner_text("#detail-status")
+        assert "2 clips" in page.inner_text(f"#job-row-{job_id}")
+
+        # one clip left: the v1.0 body (video_id alone)
+        page.click(f"[data-focus=clip-remove-{c}]")
+        page.click("#start-job")
+        page.wait_for_function("(id) => { const r = document.querySelector('#jobs-body tr[data-job-id]'); return r && r.dataset.jobId !== id; }", arg=job_id)
+        assert posts[-1]["video_id"] == a and "footage_video_ids" not in posts[-1]
+        job2 = client.get(f"/api/v1/jobs/{page.get_attribute('#jobs-body tr[data-job-id]', 'data-job-id')}").get_json()["data"]
+        assert job2["footage_video_ids"] == [a]
+
+        # ids typed by hand: the list follows the field; a clip uploaded elsewhere is named from
+        # GET /videos/{id}, an unknown id is marked
+        other = upload_file(client, str(clips["alpha.mp4"]), name="delta.mp4").get_json()["data"]["video_id"]
+        missing = "vid_" + "0" * 16
+        page.fill("#job-footage", f"{other}, {b}, {missing}")
+        page.dispatch_event("#job-footage", "change")
+        assert clip_order(page) == [other, b, missing]
+        page.wait_for_function("() => document.querySelectorAll('#clip-list li.missing').length === 1")
+        page.wait_for_function("(n) => document.querySelector('#clip-list li .clip-name strong').textContent === n", arg="delta.mp4")
+        assert clip_names(page) == ["delta.mp4", "bravo.mp4", missing]
+        assert "not found (VIDEO_NOT_FOUND)" in page.inner_text(f"#clip-list li[data-video-id={missing}]")
+
+        # the phone layout still fits
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(100)
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        shot(page, "13-clips-phone")
+        assert unexpected(errors, 404) == []  # the unknown id's GET /videos/{id}
+
+
+def output_frames(mp4: bytes, times_s: list[float], tmp_path: Path) -> list[np.ndarray]:
+    """The RGB output frame shown at each time (decoded with PyAV, independently of the browser)."""
+    import av
+
+    path = tmp_path / "output-check.mp4"
+    path.write_bytes(mp4)
+    with av.open(str(path)) as c:
+        frames = [(f.time, f.to_ndarray(format="rgb24")) for f in c.decode(video=0)]
+    out = []
+    for t in times_s:
+        shown = [img for ft, img in frames if ft <= t + 1e-6]
+        out.append(shown[-1] if shown else frames[0][1])
+    return out
+
+
+def grey16x9(rgb: np.ndarray) -> np.ndarray:
+    """A 16×9 grey thumbnail (area average) to compare pictures of different sizes."""
+    import cv2
+
+    return cv2.resize(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY), (16, 9), interpolation=cv2.INTER_AREA).astype(float)
+
+
+@pytest.mark.slow
+def test_several_clips_and_a_song_end_to_end_then_a_saved_style(tmp_path, media_file):
+    """A small apply job with three clips (one black) and a song runs to completion: the shot strip
+    shows one cell per plan segment with its clip, the black clip is greyed with its reason, the
+    song's marker moves to the chosen start; the style is saved, listed, applied and deleted."""
+    need_browser()
+    clips = make_clips(tmp_path, media_file)
+    template = make_small_template(tmp_path / "template.mp4", media_file)
+    song = make_song(tmp_path / "song.wav")
+    app = make_app(tmp_path, CLIPZY_START_RUNNER=True, MAX_CONCURRENT_JOBS=1)
+    client = app.test_client()
+    try:
+        with LiveServer(app) as srv, browser_page() as (page, errors):
+            posts = job_posts(page)
+            page.goto(srv.url + "/")
+            page.wait_for_selector("#health.ok")
+            page.set_input_files("#file-template", str(template))
+            page.set_input_files("#file-song", str(song))
+            page.set_input_files("#file-footage", [str(p) for p in clips.values()])
+            for role in ("template", "song", "footage"):
+                page.wait_for_selector(f"#drop-{role}[data-state=done]", timeout=60000)
+            page.wait_for_selector("#song-wave[data-drawn]", timeout=30000)
+            order = clip_order(page)
+            names = dict(zip(order, clip_names(page)))
+            assert list(names.values()) == ["alpha.mp4", "bravo.mp4", "charlie.mp4"]
+            page.select_option("select[name=quality]", "low")
+            page.fill("input[name=resolution]", "240")
+            page.click("#start-job")
+            page.wait_for_selector("#detail-status")
+            job_id = page.get_attribute("#jobs-body tr[data-job-id]", "data-job-id")
+            assert posts[-1]["footage_video_ids"] == order
+            status, _, _ = wait_for_job(page, job_id, timeout_s=240)
+            api = f"/api/v1/jobs/{job_id}"
+            assert status == "completed", client.get(api).get_json()["data"]["error"]
+            with client.get(api + "/artifacts/edit_plan") as resp:
+                plan = resp.get_json()
+            segs = plan["segments"]
+            assert {s["video_id"] for s in segs} == set(order[:2]), "both usable clips are used, the black one is not"
+
+            # the strip: one cell per segment, its clip's position and file name, width ∝ duration
+            page.wait_for_selector("#clips-view .shot-strip-wrap[data-thumbs=done]", timeout=30000)
+            cells = page.eval_on_selector_all("#shot-strip li.shot-cell", """cs => cs.map(c => ({
+                video: c.dataset.videoId, label: c.querySelector('.shot-label').textContent,
+                width: c.getBoundingClientRect().width, at: Number(c.dataset.drawnAt)}))""")
+            assert len(cells) == len(segs) >= 2
+            for cell, seg in zip(cells, segs):
+                pos = order.index(seg["video_id"]) + 1
+                assert cell["video"] == seg["video_id"]
+                assert cell["label"] == f"Shot {seg['index'] + 1}: {pos} · {names[seg['video_id']]}"
+                mid_s = (seg["output_in_ms"] + seg["output_out_ms"]) / 2000
+                assert cell["at"] == pytest.approx(mid_s, abs=0.03)
+            total_w = sum(c["width"] for c in cells)
+            total_ms = plan["output"]["duration_ms"]
+            for cell, seg in zip(cells, segs):
+                assert cell["width"] / total_w == pytest.approx((seg["output_out_ms"] - seg["output_in_ms"]) / total_ms, abs=0.01)
+            # each thumbnail is the output's frame at the segment's middle: its 16×9 grey picture is
+            # close to that frame's and farther from the frames of the segments of the other clip
+            thumbs = [grey16x9(np.array(px, np.uint8).reshape(h, w, 4)[..., :3]) for w, h, px in page.eval_on_selector_all(
+                "#shot-strip canvas.shot-thumb", "cs => cs.map(c => [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)])")]
+            with client.get(api + "/output") as resp:
+                mp4 = resp.get_data()
+            truth = [grey16x9(f) for f in output_frames(mp4, [(s["output_in_ms"] + s["output_out_ms"]) / 2000 for s in segs], tmp_path)]
+            for i, seg in enumerate(segs):
+                own = float(np.abs(thumbs[i] - truth[i]).mean())
+                assert own < 8, (i, own)
+                for j, other in enumerate(segs):
+                    if other["video_id"] != seg["video_id"]:
+                        assert float(np.abs(thumbs[i] - truth[j]).mean()) > own + 8, (i, j, own)
+
+            # the selection: every clip, the black one greyed with its reason
+            sel = page.eval_on_selector_all("#selection-list li", """ls => ls.map(l => ({video: l.dataset.videoId,
+                reason: l.dataset.reason, text: l.textContent, opacity: Number(getComputedStyle(l).opacity)}))""")
+            assert [s["video"] for s in sel] == [s["video_id"] for s in plan["selection"]] == order
+            black = sel[2]
+            assert plan["selection"][2]["reason"] == "black" and black["reason"] == "black"
+            assert "Clip 3 · charlie.mp4" in black["text"] and "not usable: black" in black["text"]
+            assert black["opacity"] < 0.8
+            for s in sel[:2]:
+                assert s["opacity"] == 1 and "used " in s["text"] and "not usable" not in s["text"]
+
+            # the song's marker: at the start the engine chose (the plan's music_start_ms)
+            start_ms = plan["soundtrack"]["music_start_ms"]
+            assert plan["soundtrack"]["audio_id"] == page.input_value("#job-song")
+            page.wait_for_selector("#song-marker-chosen", state="visible")
+            assert float(page.get_attribute("#song-marker-chosen", "data-seconds")) == start_ms / 1000
+            assert marker_fraction(page, "#song-marker-chosen") == pytest.approx(start_ms / 1000 / SONG_S, abs=0.005)
+            assert f"starts at {start_ms / 1000:.2f} s" in page.inner_text("#song-start")
+            assert "chosen by the engine" in page.inner_text("#soundtrack-note")
+            page.locator("#clips-view").scroll_into_view_if_needed()
+            shot(page, "14-shots-and-clips", full_page=False)
+
+            # save the style under a name: listed with its summary, offered in the job form
+            page.fill("#save-style-name", "Cockatoo cut")
+            page.click("#save-style")
+            page.wait_for_selector("#save-style-status >> text=Saved as")
+            styles = client.get("/api/v1/styles").get_json()["data"]["styles"]
+            assert [s["name"] for s in styles] == ["Cockatoo cut"] and styles[0]["source_job_id"] == job_id
+            style = styles[0]
+            row = page.locator(f"#style-row-{style['style_id']}")
+            row.wait_for()
+            assert "Cockatoo cut" in row.inner_text()
+            sm = style["summary"]
+            assert float(row.locator("[data-field=cut_frequency]").inner_text()) == pytest.approx(sm["cut_frequency"], abs=0.051)
+            tempo = row.locator("[data-field=tempo_bpm]").inner_text()
+            if sm["tempo_bpm"] is None:
+                assert tempo == "no music"
+            else:
+                assert tempo.endswith(" BPM") and float(tempo[:-4]) == pytest.approx(sm["tempo_bpm"], abs=0.051)
+            assert row.locator("[data-field=primary_transition]").inner_text().startswith(sm["primary_transition"]["type"])
+            assert row.locator(".swatches .chip").count() == len(sm["palette"]) >= 1
+            assert page.eval_on_selector_all("#job-style option", "os => os.map(o => o.value)") == ["", style["style_id"]]
+            page.locator("#styles").scroll_into_view_if_needed()
+            shot(page, "15-saved-styles", full_page=False)
+
+            # start a job from it: style_id is sent instead of template_video_id
+            row.locator("button:has-text('Use')").click()
+            assert page.input_value("#job-style") == style["style_id"]
+            assert page.is_disabled("#job-template")
+            assert page.is_disabled("select[name=audio_source] option[value=template]")
+            page.click("#start-job")
+            page.wait_for_function("(id) => { const r = document.querySelector('#jobs-body tr[data-job-id]'); return r && r.dataset.jobId !== id; }", arg=job_id)
+            styled = page.get_attribute("#jobs-body tr[data-job-id]", "data-job-id")
+            assert posts[-1]["style_id"] == style["style_id"] and "template_video_id" not in posts[-1]
+            job = client.get(f"/api/v1/jobs/{styled}").get_json()["data"]
+            assert job["style_id"] == style["style_id"] and job["template_video_id"] is None and job["mode"] == "apply"
+            assert "saved style “Cockatoo cut”" in page.inner_text("#detail-status")
+            client.post(f"/api/v1/jobs/{styled}/cancel")
+            page.wait_for_selector(f"#job-row-{styled}[data-status=cancelled]", timeout=15000)
+
+            # delete it: the first press asks, the second deletes
+            delete = page.locator(f"#style-row-{style['style_id']} button.danger")
+            delete.click()
+            assert delete.inner_text() == "Confirm delete"
+            assert client.get("/api/v1/styles").get_json()["data"]["total"] == 1
+            delete.click()
+            page.wait_for_selector("#styles-body >> text=No saved styles yet.")
+            assert client.get("/api/v1/styles").get_json()["data"]["total"] == 0
+            assert page.eval_on_selector_all("#job-style option", "os => os.map(o => o.value)") == [""]
+            assert "Deleted the style “Cockatoo cut”." in page.inner_text("#styles-status")
+
+            # the result on a phone: the strip scrolls inside its box, the page does not overflow
+            phone, phone_errors = open_page(page.context.browser, viewport={"width": 390, "height": 844})
+            phone.goto(srv.url + "/#job=" + job_id)
+            phone.wait_for_selector("#clips-view .shot-strip-wrap[data-thumbs=done]", timeout=30000)
+            assert phone.locator("#shot-strip li.shot-cell").count() == len(segs)
+            assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+            phone.locator("#clips-view").scroll_into_view_if_needed()
+            shot(phone, "16-shots-phone", full_page=False)
+            assert phone_errors == []
             assert errors == []
     finally:
         clipzy.stop_workers(app)

@@ -16,6 +16,12 @@
   /* ---------------------------------------------------------------- state */
   const state = {
     videos: {},         // video_id -> {video object, objectUrl (this tab only), role}
+    videoFetches: {},   // video_id -> promise of GET /videos/{id} (labels of clips not uploaded here)
+    clips: [],          // the footage video_ids in the user's order
+    clipErrors: {},     // video_id -> error code of a clip id that could not be looked up
+    song: null,         // {audio, file, peaks, chosen: {ms, jobId, completedAt}} of the song uploaded here
+    styles: [],         // saved styles (GET /styles, newest first)
+    plans: {},          // job_id -> promise of the edit plan
     jobs: {},           // job_id -> latest Job object
     stagesSeen: {},     // job_id -> [stage names seen while polling]
     watchers: {},       // job_id -> timer id
@@ -210,40 +216,90 @@
   }
 
   /* ---------------------------------------------------------------- uploads */
+  /* Each drop zone uploads to its endpoint; the footage zone takes several files, sent one after another. */
+  const ROLES = {
+    template: { path: "/videos/upload", multiple: false },
+    footage: { path: "/videos/upload", multiple: true },
+    song: { path: "/audio/upload", multiple: false },
+  };
   const uploads = {}; // role -> XMLHttpRequest in flight
+  const batches = {}; // role -> {files waiting, failed, sent, total, running}
 
   function setupUploads() {
     for (const zone of $$(".dropzone")) {
       const role = zone.dataset.role;
       const input = $("#file-" + role);
-      input.addEventListener("change", () => { if (input.files.length) upload(role, input.files[0]); });
-      zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+      input.addEventListener("change", () => {
+        const files = Array.from(input.files);
+        input.value = ""; // choosing the same file again still uploads it
+        if (files.length) enqueue(role, files);
+      });
+      zone.addEventListener("dragover", (e) => { if (hasFiles(e)) { e.preventDefault(); zone.classList.add("over"); } });
       zone.addEventListener("dragleave", () => zone.classList.remove("over"));
       zone.addEventListener("drop", (e) => {
-        e.preventDefault();
         zone.classList.remove("over");
-        const f = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
-        if (f) upload(role, f);
+        const files = e.dataTransfer && e.dataTransfer.files ? Array.from(e.dataTransfer.files) : [];
+        if (!files.length) return;
+        e.preventDefault();
+        enqueue(role, files);
       });
-      $(".abort-upload", zone).addEventListener("click", () => { if (uploads[role]) uploads[role].abort(); });
+      $(".abort-upload", zone).addEventListener("click", () => abortUploads(role));
     }
     // A file dropped outside a zone must not navigate away from the console.
     window.addEventListener("dragover", (e) => e.preventDefault());
     window.addEventListener("drop", (e) => e.preventDefault());
   }
 
-  function upload(role, file) {
+  function hasFiles(e) {
+    return Boolean(e.dataTransfer && Array.from(e.dataTransfer.types || []).includes("Files"));
+  }
+
+  function abortUploads(role) {
+    const b = batches[role];
+    if (b) b.files.length = 0;
+    if (uploads[role]) uploads[role].abort();
+  }
+
+  /** Upload ``files`` for ``role``: one file replaces the template or song; footage files join the clip list in turn. */
+  async function enqueue(role, files) {
+    if (!ROLES[role].multiple) { upload(role, files[0]); return; }
+    const b = batches[role] || (batches[role] = { files: [], failed: 0, sent: 0, total: 0, running: false });
+    if (!b.running) { b.failed = 0; b.sent = 0; b.total = 0; showError($("#error-" + role), null); }
+    b.files.push(...files);
+    b.total += files.length;
+    if (b.running) return;
+    b.running = true;
+    let aborted = false;
+    while (b.files.length) {
+      const file = b.files.shift();
+      b.sent++;
+      const res = await upload(role, file, b);
+      if (res === "aborted") aborted = true;
+      else if (!res) b.failed++;
+    }
+    b.running = false;
+    const zone = $("#drop-" + role);
+    zone.dataset.state = b.failed ? "error" : aborted ? "aborted" : "done";
+  }
+
+  function upload(role, file, batch) {
+    return new Promise((resolve) => sendUpload(role, file, batch, resolve));
+  }
+
+  /** One upload with its progress bar; ``done`` gets the API's data, null on failure, "aborted" when cancelled. */
+  function sendUpload(role, file, batch, done) {
     const box = $("#progress-" + role);
     const bar = $("progress", box);
     const text = $(".progress-text", box);
     const errNode = $("#error-" + role);
-    const meta = $("#meta-" + role);
-    showError(errNode, null);
-    meta.hidden = true;
+    const many = batch && batch.total > 1;
+    const prefix = many ? "File " + batch.sent + " of " + batch.total + ": " : "";
+    if (!batch) showError(errNode, null);
+    $("#meta-" + role).hidden = true;
     box.hidden = false;
     bar.value = 0;
     bar.max = 100;
-    text.textContent = "Starting upload of " + file.name + " (" + fmtBytes(file.size) + ")…";
+    text.textContent = prefix + "Starting upload of " + file.name + " (" + fmtBytes(file.size) + ")…";
     $(".abort-upload", box).hidden = false;
     const zone = $("#drop-" + role);
     zone.dataset.state = "uploading";
@@ -265,7 +321,7 @@
       bar.max = total;
       bar.value = e.loaded;
       const left = speed > 0 ? (total - e.loaded) / speed : Infinity;
-      text.textContent = fmtBytes(e.loaded) + " of " + fmtBytes(total) + " sent (" + Math.floor(100 * e.loaded / total) + " %) · " +
+      text.textContent = prefix + fmtBytes(e.loaded) + " of " + fmtBytes(total) + " sent (" + Math.floor(100 * e.loaded / total) + " %) · " +
         fmtBytes(speed) + "/s · " + (e.loaded >= total ? "probing the file…" : fmtSeconds(left) + " left");
     });
     xhr.addEventListener("load", async () => {
@@ -275,67 +331,373 @@
       try { json = JSON.parse(xhr.responseText); } catch (e) { json = null; }
       if (xhr.status === 401 && json && json.error && json.error.code === "UNAUTHORIZED") {
         const had = Boolean(apiKey());
-        if (await askForKey(had)) { upload(role, file); return; }
+        if (await askForKey(had)) { sendUpload(role, file, batch, done); return; }
       }
       if (xhr.status === 200 && json && json.success) {
         const secs = (performance.now() - started) / 1000;
-        text.textContent = "Uploaded " + fmtBytes(json.data.file_size_bytes) + " in " + fmtSeconds(secs) + " (" + fmtBytes(file.size / Math.max(secs, 1e-3)) + "/s).";
+        text.textContent = prefix + "Uploaded " + fmtBytes(json.data.file_size_bytes) + " in " + fmtSeconds(secs) + " (" + fmtBytes(file.size / Math.max(secs, 1e-3)) + "/s).";
         bar.value = bar.max;
-        zone.dataset.state = "done";
+        if (!batch) zone.dataset.state = "done";
         uploaded(role, file, json.data);
+        done(json.data);
       } else {
-        zone.dataset.state = "error";
+        if (!batch) zone.dataset.state = "error";
         bar.value = 0;
-        text.textContent = "Upload failed.";
-        showError(errNode, new ApiError(xhr.status, json || { message: "HTTP " + xhr.status + " " + xhr.statusText }));
+        text.textContent = prefix + "Upload failed.";
+        uploadFailed(errNode, new ApiError(xhr.status, json || { message: "HTTP " + xhr.status + " " + xhr.statusText }), many && file.name);
+        done(null);
       }
     });
     xhr.addEventListener("error", () => {
       uploads[role] = null;
-      zone.dataset.state = "error";
-      text.textContent = "Upload failed.";
-      showError(errNode, { message: "The connection closed during the upload", code: "NETWORK_ERROR",
-        detail: "The server may have refused the file before reading it (for example a file over the size limit, FILE_TOO_LARGE), or the network dropped." });
+      if (!batch) zone.dataset.state = "error";
+      text.textContent = prefix + "Upload failed.";
+      uploadFailed(errNode, { message: "The connection closed during the upload", code: "NETWORK_ERROR",
+        detail: "The server may have refused the file before reading it (for example a file over the size limit, FILE_TOO_LARGE), or the network dropped." }, many && file.name);
+      done(null);
     });
     xhr.addEventListener("abort", () => {
       uploads[role] = null;
-      zone.dataset.state = "aborted";
-      text.textContent = "Upload cancelled; nothing was stored.";
+      if (!batch) zone.dataset.state = "aborted";
+      text.textContent = prefix + "Upload cancelled; nothing was stored" + (many && batch.sent < batch.total ? " (the files after it were not sent)." : ".");
       $(".abort-upload", box).hidden = true;
+      done("aborted");
     });
-    xhr.open("POST", API + "/videos/upload");
+    xhr.open("POST", API + ROLES[role].path);
     xhr.setRequestHeader("Accept", "application/json");
     const key = apiKey();
     if (key) xhr.setRequestHeader("Authorization", "Bearer " + key);
     xhr.send(form);
   }
 
-  function uploaded(role, file, video) {
-    const prev = Object.values(state.videos).find((v) => v.role === role && v.objectUrl);
-    const objectUrl = URL.createObjectURL(file);
-    state.videos[video.video_id] = { video, objectUrl, role };
-    if (prev && prev.objectUrl && !prev.keep) { /* keep old object URLs: results may still show them */ }
+  /** Show an upload's error; in a batch of several files each failure is listed under its file name. */
+  function uploadFailed(errNode, err, fileName) {
+    if (!fileName) { showError(errNode, err); return; }
+    const item = el("div", { class: "error-item" });
+    showError(item, err);
+    item.hidden = false;
+    item.prepend(el("span", { class: "error-file", text: fileName + ": " }));
+    errNode.append(item);
+    errNode.hidden = false;
+  }
+
+  function uploaded(role, file, data) {
+    if (role === "song") { songUploaded(file, data); return; }
+    const video = data;
+    const prev = state.videos[video.video_id];
+    const objectUrl = URL.createObjectURL(file);  // old object URLs are kept: results may still show them
+    state.videos[video.video_id] = { video, objectUrl, role: prev && prev.role === "footage" ? "footage" : role };
+    const meta = $("#meta-" + role);
+    meta.replaceChildren(dl(videoRows(video)));
+    meta.hidden = false;
+    const prevVid = $("#preview-" + role);
+    prevVid.src = objectUrl;
+    prevVid.hidden = false;
+    if (role === "template") $("#job-template").value = video.video_id;
+    else addClip(video.video_id);
+  }
+
+  function videoRows(video) {
     const m = video.metadata || {};
-    const rows = [
+    return [
       ["video_id", video.video_id], ["File", video.filename + " · " + fmtBytes(video.file_size_bytes)],
       ["Frame", m.width + " × " + m.height + (m.rotation ? " (rotated " + m.rotation + "°)" : "")],
       ["Duration", typeof m.duration_seconds === "number" ? m.duration_seconds.toFixed(2) + " s" : "–"], ["Frame rate", fmtNum(m.frame_rate, 3) + " fps"],
       ["Video", (m.codec || "–") + " in " + (m.format || "–") + (m.bitrate_kbps ? " · " + Math.round(m.bitrate_kbps) + " kb/s" : "")],
       ["Audio", m.has_audio ? (m.audio_codec || "?") + " · " + (m.audio_sample_rate || "?") + " Hz" : "none"],
     ];
-    const meta = $("#meta-" + role);
-    meta.replaceChildren(dl(rows));
-    meta.hidden = false;
-    const prevVid = $("#preview-" + role);
-    prevVid.src = objectUrl;
-    prevVid.hidden = false;
-    $(role === "template" ? "#job-template" : "#job-footage").value = video.video_id;
   }
 
   function dl(rows) {
     const node = el("dl", { class: "kv" });
     for (const [k, v] of rows) node.append(el("dt", { text: k }), el("dd", {}, v instanceof Node ? v : String(v)));
     return node;
+  }
+
+  /** A video by id: the one uploaded in this tab, else GET /videos/{id} (cached; the filename labels clips). */
+  function ensureVideo(id) {
+    if (state.videos[id]) return Promise.resolve(state.videos[id]);
+    if (!state.videoFetches[id]) {
+      state.videoFetches[id] = api("/videos/" + encodeURIComponent(id)).then((video) => {
+        if (!state.videos[id]) state.videos[id] = { video, objectUrl: null, role: "footage" };
+        return state.videos[id];
+      }, (err) => { delete state.videoFetches[id]; throw err; });
+    }
+    return state.videoFetches[id];
+  }
+
+  /* ---------------------------------------------------------------- the clip list */
+  /* state.clips is the footage in the user's order; #job-footage mirrors it (comma-separated ids). */
+  function parseIds(text) {
+    return Array.from(new Set(String(text || "").split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean)));
+  }
+
+  function clipName(id) {
+    const v = state.videos[id];
+    return v ? v.video.filename : id;
+  }
+
+  function addClip(id) {
+    if (!state.clips.includes(id)) state.clips.push(id);
+    delete state.clipErrors[id];
+    renderClips();
+  }
+
+  function setClips(ids) {
+    state.clips = ids.slice();
+    renderClips();
+    for (const id of ids) {
+      if (state.videos[id]) continue;
+      ensureVideo(id).then(() => { delete state.clipErrors[id]; keepFocus(renderClips); },
+        (err) => { state.clipErrors[id] = err.code || "error"; keepFocus(renderClips); });
+    }
+  }
+
+  function renderClips() {
+    const list = $("#clip-list");
+    const n = state.clips.length;
+    list.replaceChildren(...state.clips.map((id, i) => clipItem(id, i, n)));
+    $("#clips-count").textContent = n ? n + (n === 1 ? " clip" : " clips · the edit follows this order") : "none yet";
+    $("#job-footage").value = state.clips.join(", ");
+  }
+
+  function clipItem(id, i, n) {
+    const v = state.videos[id];
+    const name = clipName(id);
+    const m = v ? v.video.metadata || {} : {};
+    const facts = v ? [typeof m.duration_seconds === "number" ? m.duration_seconds.toFixed(2) + " s" : null, m.width ? m.width + " × " + m.height : null, id]
+      : [state.clipErrors[id] ? "not found (" + state.clipErrors[id] + ")" : "looking it up…", id];
+    const btn = (dir, label, glyph, disabled) => el("button", {
+      type: "button", class: "small icon", text: glyph, title: label, "aria-label": label + ": " + name, disabled,
+      dataset: { focus: "clip-" + dir + "-" + id }, onclick: () => (dir === "remove" ? removeClip(id) : moveClip(id, dir === "up" ? -1 : 1)),
+    });
+    const li = el("li", { class: "clip" + (state.clipErrors[id] ? " missing" : ""), draggable: "true", dataset: { videoId: id } }, [
+      el("span", { class: "clip-handle", "aria-hidden": "true", title: "Drag to reorder", text: "⠿" }),
+      el("span", { class: "clip-pos clip-c" + (i % CLIP_COLOURS), text: String(i + 1) }),
+      el("span", { class: "clip-name" }, [el("strong", { text: name }), el("span", { class: "muted small-text", text: facts.filter(Boolean).join(" · ") })]),
+      el("span", { class: "clip-actions" }, [
+        btn("up", "Move up", "↑", i === 0), btn("down", "Move down", "↓", i === n - 1), btn("remove", "Remove", "✕", false),
+      ]),
+    ]);
+    dragHandlers(li, id);
+    return li;
+  }
+
+  function announceClips(text) { $("#clips-status").textContent = text; }
+
+  function moveClip(id, delta) {
+    const from = state.clips.indexOf(id);
+    placeClip(id, from + delta);
+    const n = state.clips.length;
+    const at = state.clips.indexOf(id);
+    // keyboard: focus stays with the clip; at an end, on the button that still works
+    const dir = delta < 0 ? (at === 0 ? "down" : "up") : (at === n - 1 ? "up" : "down");
+    const again = $('[data-focus="clip-' + dir + '-' + id + '"]');
+    if (again && !again.disabled) again.focus();
+  }
+
+  function placeClip(id, to) {
+    const from = state.clips.indexOf(id);
+    if (from < 0) return;
+    to = Math.max(0, Math.min(state.clips.length - 1, to));
+    if (to === from) return;
+    state.clips.splice(from, 1);
+    state.clips.splice(to, 0, id);
+    renderClips();
+    announceClips(clipName(id) + " moved to position " + (to + 1) + " of " + state.clips.length + ".");
+  }
+
+  function removeClip(id) {
+    const at = state.clips.indexOf(id);
+    if (at < 0) return;
+    state.clips.splice(at, 1);
+    renderClips();
+    announceClips(clipName(id) + " removed; " + state.clips.length + (state.clips.length === 1 ? " clip" : " clips") + " left.");
+    const next = state.clips[Math.min(at, state.clips.length - 1)];
+    const target = next ? $('[data-focus="clip-remove-' + next + '"]') : $("#file-footage");
+    if (target) target.focus();
+  }
+
+  /** Drag a clip onto another: it takes that clip's place (before it from above, after it from below). */
+  function dragHandlers(li, id) {
+    li.addEventListener("dragstart", (e) => {
+      e.dataTransfer.setData("text/x-clipzy-clip", id);
+      e.dataTransfer.effectAllowed = "move";
+      li.classList.add("dragging");
+    });
+    li.addEventListener("dragend", () => li.classList.remove("dragging"));
+    li.addEventListener("dragover", (e) => {
+      if (!Array.from(e.dataTransfer.types || []).includes("text/x-clipzy-clip")) return;
+      e.preventDefault();
+      e.stopPropagation();
+      li.classList.add("drop-target");
+    });
+    li.addEventListener("dragleave", () => li.classList.remove("drop-target"));
+    li.addEventListener("drop", (e) => {
+      const moved = e.dataTransfer.getData("text/x-clipzy-clip");
+      li.classList.remove("drop-target");
+      if (!moved) return;
+      e.preventDefault();
+      e.stopPropagation();
+      placeClip(moved, state.clips.indexOf(id));
+    });
+  }
+
+  function setupClips() {
+    const input = $("#job-footage");
+    input.addEventListener("change", () => setClips(parseIds(input.value)));
+  }
+
+  /* ---------------------------------------------------------------- the song */
+  function songUploaded(file, audio) {
+    state.song = { audio, file, peaks: null, chosen: null };
+    $("#job-song").value = audio.audio_id;
+    const m = audio.metadata || {};
+    const meta = $("#meta-song");
+    meta.replaceChildren(dl([
+      ["audio_id", audio.audio_id], ["File", audio.filename + " · " + fmtBytes(audio.file_size_bytes)],
+      ["Duration", typeof m.duration_seconds === "number" ? m.duration_seconds.toFixed(2) + " s" : "–"],
+      ["Audio", (m.codec || "–") + " in " + (m.format || "–") + " · " + (m.sample_rate || "?") + " Hz · " + (m.channels || "?") + " ch" +
+        (m.bitrate_kbps ? " · " + m.bitrate_kbps + " kb/s" : "")],
+    ]));
+    meta.hidden = false;
+    $("#song-remove").hidden = false;
+    $("#music-start").max = typeof m.duration_seconds === "number" ? String(m.duration_seconds) : "";
+    drawSong(state.song);
+    updateSongStart();
+  }
+
+  /** The song's waveform, decoded in the browser from the local file (no samples come from the server). */
+  async function drawSong(song) {
+    const wave = $("#song-wave");
+    const canvas = $("#waveform");
+    wave.hidden = true;
+    wave.removeAttribute("data-drawn");
+    try {
+      song.peaks = await wavePeaks(song.file, canvas.width);
+    } catch (e) {
+      song.peaks = null;
+    }
+    if (state.song !== song) return;
+    if (!song.peaks) { updateSongStart("The waveform cannot be drawn here: this browser cannot decode the file (the service can)."); return; }
+    drawWave(canvas, song.peaks);
+    wave.hidden = false;
+    wave.dataset.drawn = "1";
+    updateSongStart();
+  }
+
+  const WAVE_MAX_BYTES = 300 * 1000 * 1000; // larger files are not read into the tab's memory
+
+  /** Min and max of the (mono-mixed) samples in ``columns`` equal slices, and the duration. */
+  async function wavePeaks(file, columns) {
+    if (file.size > WAVE_MAX_BYTES) return null;
+    const bytes = await file.arrayBuffer();
+    const ctx = new OfflineAudioContext(1, 1, 8000); // decoding only: no sound, no autoplay policy
+    const buf = await ctx.decodeAudioData(bytes);
+    const chans = Array.from({ length: buf.numberOfChannels }, (_, c) => buf.getChannelData(c));
+    const n = buf.length;
+    const min = new Float32Array(columns), max = new Float32Array(columns);
+    for (let x = 0; x < columns; x++) {
+      const a = Math.floor(x * n / columns), b = Math.max(a + 1, Math.floor((x + 1) * n / columns));
+      let lo = 0, hi = 0;
+      for (let i = a; i < b && i < n; i++) {
+        let v = 0;
+        for (const ch of chans) v += ch[i];
+        v /= chans.length;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      min[x] = lo;
+      max[x] = hi;
+    }
+    return { min, max, duration: buf.duration };
+  }
+
+  /** Min/max bars per column, scaled to the song's peak (a quiet master still fills the height; silence stays flat). */
+  function drawWave(canvas, peaks) {
+    const ctx = canvas.getContext("2d");
+    const W = canvas.width, H = canvas.height, mid = H / 2;
+    let peak = 0;
+    for (let x = 0; x < peaks.max.length; x++) peak = Math.max(peak, peaks.max[x], -peaks.min[x]);
+    const gain = 0.95 / Math.max(peak, 1e-3);
+    ctx.clearRect(0, 0, W, H);
+    ctx.fillStyle = "#7048e8";
+    for (let x = 0; x < peaks.max.length && x < W; x++) {
+      const top = mid - Math.min(1, peaks.max[x] * gain) * mid, bottom = mid - Math.max(-1, peaks.min[x] * gain) * mid;
+      ctx.fillRect(x, Math.floor(top), 1, Math.max(1, Math.ceil(bottom - top)));
+    }
+  }
+
+  function songDuration(song) {
+    if (song.peaks) return song.peaks.duration;
+    const d = song.audio.metadata && song.audio.metadata.duration_seconds;
+    return typeof d === "number" ? d : 0;
+  }
+
+  /** The user's start (the config input) and the start an edit used (from its plan), as markers on the waveform. */
+  function updateSongStart(note) {
+    const song = state.song;
+    const line = $("#song-start");
+    if (!song) { line.hidden = true; return; }
+    const dur = songDuration(song);
+    const raw = $("#music-start").value;
+    const user = raw === "" ? null : Number(raw);
+    placeMarker($("#song-marker-user"), user, dur);
+    placeMarker($("#song-marker-chosen"), song.chosen ? song.chosen.ms / 1000 : null, dur);
+    const parts = [note || ""];
+    if (user === null) parts.push("Start: automatic (the engine picks the downbeat that opens the most energetic stretch).");
+    else if (!isFinite(user) || user < 0) parts.push("The start must be a number of seconds ≥ 0.");
+    else parts.push("Your start: " + user.toFixed(2) + " s" + (dur && user >= dur ? ", after the end of the song (" + dur.toFixed(2) + " s)." : "."));
+    if (song.chosen) parts.push("The edit of job " + song.chosen.jobId + " starts at " + fmtMs(song.chosen.ms) + " of the song.");
+    line.textContent = parts.filter(Boolean).join(" ");
+    line.hidden = false;
+  }
+
+  function placeMarker(marker, seconds, dur) {
+    const ok = seconds !== null && isFinite(seconds) && seconds >= 0 && dur > 0 && !$("#song-wave").hidden;
+    marker.hidden = !ok;
+    if (!ok) { marker.removeAttribute("data-seconds"); return; }
+    marker.style.left = (100 * Math.min(1, seconds / dur)) + "%";
+    marker.dataset.seconds = String(seconds);
+    marker.title = seconds.toFixed(2) + " s";
+  }
+
+  function removeSong() {
+    state.song = null;
+    $("#job-song").value = "";
+    $("#song-wave").hidden = true;
+    $("#meta-song").hidden = true;
+    $("#song-remove").hidden = true;
+    $("#progress-song").hidden = true;
+    $("#drop-song").removeAttribute("data-state");
+    const src = $("#job-form").elements.audio_source;
+    if (src.value === "music") src.value = "auto";
+    updateSongStart();
+    $("#file-song").focus();
+  }
+
+  /** An edit plan that used the song tells where in it the edit starts (the newest completed job wins). */
+  function noteChosenStart(r, plan) {
+    const st = plan && plan.soundtrack;
+    const song = state.song;
+    if (!song || !st || st.audio_id !== song.audio.audio_id || typeof st.music_start_ms !== "number") return;
+    if (song.chosen && song.chosen.completedAt > (r.completed_at || "")) return;
+    song.chosen = { ms: st.music_start_ms, jobId: r.job_id, completedAt: r.completed_at || "" };
+    updateSongStart();
+  }
+
+  function setupSong() {
+    $("#song-remove").addEventListener("click", removeSong);
+    $("#music-start").addEventListener("input", () => updateSongStart());
+    // a click on the waveform sets the start there (the number field does the same by keyboard)
+    $("#waveform").addEventListener("click", (e) => {
+      const song = state.song;
+      if (!song || !song.peaks) return;
+      const rect = e.currentTarget.getBoundingClientRect();
+      const t = songDuration(song) * Math.max(0, Math.min(1, (e.clientX - rect.left) / rect.width));
+      $("#music-start").value = t.toFixed(2);
+      updateSongStart();
+    });
   }
 
   /* ---------------------------------------------------------------- new job */
@@ -345,28 +707,27 @@
     strength.addEventListener("input", () => { $("#strength-out").value = Number(strength.value).toFixed(2); });
     const syncMode = () => {
       const mode = form.elements.mode.value;
+      const style = $("#job-style").value;
       $("#config-fields").disabled = mode !== "apply";
-      $("#job-template").disabled = mode === "extract-footage";
+      $("#job-style").disabled = mode !== "apply";
+      $("#job-template").disabled = mode === "extract-footage" || (mode === "apply" && Boolean(style));
       $("#job-footage").disabled = mode === "extract-template";
+      $("#job-song").disabled = mode !== "apply";
+      // a saved style has no template soundtrack (API: audio_source "template" with style_id is refused)
+      const tplOption = form.elements.audio_source.querySelector("option[value=template]");
+      tplOption.disabled = Boolean(style);
+      if (style && form.elements.audio_source.value === "template") form.elements.audio_source.value = "auto";
     };
     for (const r of form.elements.mode) r.addEventListener("change", syncMode);
+    $("#job-style").addEventListener("change", syncMode);
+    state.syncMode = syncMode;
     syncMode();
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const errNode = $("#job-error");
       showError(errNode, null);
-      const mode = form.elements.mode.value;
-      const tpl = $("#job-template").value.trim();
-      const foot = $("#job-footage").value.trim();
-      let body;
-      if (mode === "apply") {
-        if (!tpl || !foot) { showError(errNode, "Upload (or enter the video_id of) both a template and footage first."); return; }
-        body = { video_id: foot, template_video_id: tpl, config: readConfig(form) };
-      } else {
-        const vid = mode === "extract-template" ? tpl : foot;
-        if (!vid) { showError(errNode, "Upload (or enter the video_id of) the video to analyse first."); return; }
-        body = { video_id: vid, template_video_id: null };
-      }
+      const body = jobBody(form, errNode);
+      if (!body) return;
       const btn = $("#start-job");
       btn.disabled = true;
       try {
@@ -385,6 +746,29 @@
     });
   }
 
+  /** The POST /jobs body the form describes, or null (with the reason shown) when something is missing. */
+  function jobBody(form, errNode) {
+    const mode = form.elements.mode.value;
+    const tpl = $("#job-template").value.trim();
+    const clips = parseIds($("#job-footage").value);
+    if (mode !== "apply") {
+      const vid = mode === "extract-template" ? tpl : clips[0];
+      if (!vid) { showError(errNode, "Upload (or enter the video_id of) the video to analyse first."); return null; }
+      return { video_id: vid, template_video_id: null };
+    }
+    const style = $("#job-style").value;
+    if (!clips.length) { showError(errNode, "Upload (or enter the video_id of) the footage first."); return null; }
+    if (!tpl && !style) { showError(errNode, "Upload (or enter the video_id of) a template, or pick a saved style."); return null; }
+    // one clip: the v1.0 body; several: footage_video_ids in the list's order
+    const body = clips.length === 1 ? { video_id: clips[0] } : { footage_video_ids: clips };
+    if (style) body.style_id = style;
+    else body.template_video_id = tpl;
+    const song = $("#job-song").value.trim();
+    if (song) body.music_audio_id = song;
+    body.config = readConfig(form);
+    return body;
+  }
+
   function readConfig(form) {
     const f = form.elements;
     const cfg = {
@@ -394,10 +778,26 @@
       color_strength: Number(f.color_strength.value),
       transitions: f.transitions.checked,
       beat_sync: f.beat_sync.checked,
+      footage_order: f.footage_order.value,
     };
     if (f.resolution.value !== "") cfg.resolution = Number(f.resolution.value);
     if (f.duration_seconds.value !== "") cfg.duration_seconds = Number(f.duration_seconds.value);
+    if (f.music_start_seconds.value !== "") cfg.music_start_seconds = Number(f.music_start_seconds.value);
     return cfg;
+  }
+
+  /** What a job does, in words (template or saved style, its clips, its song). */
+  function jobSummary(j) {
+    if (j.mode !== "apply") return "Extract the Style DNA of " + j.video_id;
+    const clips = j.footage_video_ids && j.footage_video_ids.length > 1
+      ? j.footage_video_ids.length + " clips (" + j.footage_video_ids.join(", ") + ")" : "footage " + j.video_id;
+    return "Apply " + styleSource(j) + " to " + clips + (j.music_audio_id ? ", cut to the song " + j.music_audio_id : "");
+  }
+
+  function styleSource(j) {
+    if (!j.style_id) return "template " + j.template_video_id;
+    const s = state.styles.find((x) => x.style_id === j.style_id);
+    return "saved style " + (s ? "“" + s.name + "” (" + j.style_id + ")" : j.style_id);
   }
 
   /* ---------------------------------------------------------------- jobs list + polling */
@@ -431,7 +831,8 @@
     const tr = el("tr", { id: "job-row-" + j.job_id, dataset: { jobId: j.job_id, status: j.status } });
     tr.append(
       el("td", {}, el("button", { type: "button", class: "link", text: j.job_id, "aria-label": "Open job " + j.job_id, dataset: { focus: "open-" + j.job_id }, onclick: () => openDetail(j.job_id, true) })),
-      el("td", { text: j.mode }),
+      el("td", { text: j.mode + (j.footage_video_ids && j.footage_video_ids.length > 1 ? " · " + j.footage_video_ids.length + " clips" : "") +
+        (j.style_id ? " · saved style" : "") + (j.music_audio_id ? " · song" : "") }),
       el("td", {}, [el("span", { class: "badge " + j.status, text: j.status }),
         j.error ? el("span", { class: "row-error", text: " " + j.error.code + (j.error.stage ? " in " + j.error.stage : "") }) : null]),
       el("td", { class: "progress-cell" }, progressBlock(j)),
@@ -547,8 +948,7 @@
     box.replaceChildren();
     append(box, [
       el("h3", {}, ["Job ", el("code", { text: j.job_id }), " ", el("span", { class: "badge " + j.status, text: j.status })]),
-      el("p", { class: "muted", text: (j.mode === "apply" ? "Apply template " + j.template_video_id + " to footage " + j.video_id : "Extract the Style DNA of " + j.video_id) +
-        " · created " + fmtTime(j.created_at) }),
+      el("p", { class: "muted", text: jobSummary(j) + " · created " + fmtTime(j.created_at) }),
       el("div", { class: "big-progress", id: "detail-progress", dataset: { stage: current || "", status: j.status, percent: j.progress_percent, stagesSeen: seen.join(",") } }, [
         el("progress", { max: 100, value: j.progress_percent, "aria-label": "Job progress" }),
         el("span", { text: j.progress_percent + " %" + (current ? " · " + STAGE_LABEL[current] : "") }),
@@ -580,9 +980,13 @@
     const dna = r.style_json;
     const arts = r.artifacts || {};
     const links = el("ul", { class: "downloads", "aria-label": "Downloads" });
-    const names = { output: "Output video (MP4)", lut: "Colour LUT (.cube)", edit_plan: "Edit plan (JSON)", style_dna: "Style DNA (JSON)" };
-    for (const k of ["output", "lut", "edit_plan", "style_dna"]) {
-      if (arts[k]) links.append(el("li", {}, el("a", { class: "button", href: localUrl(arts[k]), download: r.job_id + "-" + k, dataset: { artifact: k }, text: "Download " + names[k], onclick: refreshStale(r) })));
+    // the v1.0 artifacts first, then the editor timelines (API v1.1) and any other the job lists
+    const names = { output: "Output video (MP4)", lut: "Colour LUT (.cube)", edit_plan: "Edit plan (JSON)", style_dna: "Style DNA (JSON)",
+      timeline_otio: "Timeline (OpenTimelineIO)", timeline_fcpxml: "Timeline (FCPXML)", timeline_xml: "Timeline (FCP 7 XML)",
+      timeline_edl: "Timeline (EDL)", timeline_mlt: "Timeline (MLT)", project: "Editor project (.zip)" };
+    const order = Object.keys(names).concat(Object.keys(arts).filter((k) => !(k in names)).sort());
+    for (const k of order) {
+      if (arts[k]) links.append(el("li", {}, el("a", { class: "button", href: localUrl(arts[k]), download: r.job_id + "-" + k, dataset: { artifact: k }, text: "Download " + (names[k] || k.replace(/_/g, " ")), onclick: refreshStale(r) })));
     }
     out.append(el("div", { class: "card" }, [
       el("h3", { text: "Result" }),
@@ -592,7 +996,8 @@
       links,
     ]));
     if (r.mode === "apply" && r.output_video_url) out.append(renderApply(r));
-    if (dna) out.append(renderDna(dna, r.mode === "apply" ? "Style DNA of the template" : "Style DNA", arts.style_dna, r.job_id));
+    if (dna) out.append(saveStyleForm(r));
+    if (dna) out.append(renderDna(dna, r.mode !== "apply" ? "Style DNA" : r.style_id ? "Style DNA of the saved style" : "Style DNA of the template", arts.style_dna, r.job_id));
     else out.append(el("p", { class: "muted", text: "This job has no Style DNA." }));
   }
 
@@ -807,43 +1212,53 @@
   /* ---------------------------------------------------------------- apply view */
   function renderApply(r) {
     const tpl = state.videos[r.template_video_id];
-    const foot = state.videos[r.video_id];
+    const ids = jobClips(r);
+    const foot = state.videos[ids[0]];
     const outUrl = localUrl(r.output_video_url);
-    const vid = (label, src, id) => el("figure", { class: "vid" }, [
+    const notHere = "The original is shown only in the browser tab that uploaded it (the API serves uploaded videos to the engine, not back to browsers).";
+    const vid = (label, src, id, note) => el("figure", { class: "vid" }, [
       src ? el("video", { id, src, controls: true, muted: true, playsinline: true, preload: "metadata" })
-        : el("p", { class: "muted novid", text: "The original is shown only in the browser tab that uploaded it (the API serves uploaded videos to the engine, not back to browsers)." }),
+        : el("p", { class: "muted novid", text: note || notHere }),
       el("figcaption", { text: label }),
     ]);
     const onVideoError = () => {
       if (r._fetchedAt && Date.now() - r._fetchedAt > 60000 && state.results[r.job_id] === r) { delete state.results[r.job_id]; loadResult(r.job_id); }
     };
     const box = el("div", { class: "card apply" }, [
-      el("h3", { text: "Template, footage and output" }),
+      el("h3", { text: (r.style_id ? "Saved style" : "Template") + ", footage and output" }),
       el("div", { class: "side-by-side" }, [
-        vid("Template", tpl && tpl.objectUrl, "vid-template"),
-        vid("Footage", foot && foot.objectUrl, "vid-footage"),
+        r.style_id ? vid("Style", null, "vid-template", "Applied the " + styleSource(r) + " (no template video).")
+          : vid("Template", tpl && tpl.objectUrl, "vid-template"),
+        vid(ids.length > 1 ? "Footage (clip 1 of " + ids.length + ")" : "Footage", foot && foot.objectUrl, "vid-footage"),
         vid("Output", outUrl, "vid-output"),
       ]),
     ]);
     const outVid = $("#vid-output", box);
     if (outVid) outVid.addEventListener("error", onVideoError);
-    box.append(splitView(r, foot && foot.objectUrl, outUrl));
+    box.append(clipsView(r));
+    box.append(splitView(r, outUrl));
     return box;
   }
 
-  /** Before/after of one output frame: the footage frame the edit plan maps it to (cropped) vs. the output. */
-  function splitView(r, footUrl, outUrl) {
+  function clipUrl(id) {
+    const v = state.videos[id];
+    return v && v.objectUrl ? v.objectUrl : null;
+  }
+
+  /** Before/after of one output frame: the frame of the clip the edit plan maps it to (cropped) vs. the output. */
+  function splitView(r, outUrl) {
     const wrap = el("div", { class: "split", id: "split-view" }, [el("h4", { text: "Before / after (one frame)" })]);
-    if (!footUrl) {
+    const ids = jobClips(r);
+    let beforeId = ids.find(clipUrl);
+    if (!beforeId) {
       wrap.append(el("p", { class: "muted", text: "Upload the footage in this tab to compare it frame by frame with the output." }));
       return wrap;
     }
-    const planUrl = r.artifacts && r.artifacts.edit_plan && localUrl(r.artifacts.edit_plan);
     const canvas = el("canvas", { class: "split-canvas", width: 640, height: 360, tabindex: 0, "aria-label": "Before/after split view; left of the divider is the footage, right is the output. Use the slider or arrow keys to move the divider." });
     const divider = el("input", { type: "range", min: 0, max: 100, value: 50, id: "split-divider", "aria-label": "Divider position (percent)" });
     const time = el("input", { type: "range", min: 0, max: 1000, value: 250, id: "split-time", "aria-label": "Frame time in the output" });
     const info = el("p", { class: "small-text muted", "aria-live": "polite" });
-    const before = el("video", { src: footUrl, muted: true, preload: "auto", playsinline: true, class: "offscreen" });
+    const before = el("video", { src: clipUrl(beforeId), muted: true, preload: "auto", playsinline: true, class: "offscreen" });
     const after = el("video", { src: outUrl, muted: true, preload: "auto", playsinline: true, class: "offscreen" });
     wrap.append(canvas, el("div", { class: "grid2" }, [
       el("label", {}, ["Divider ", divider]), el("label", {}, ["Frame ", time]),
@@ -851,6 +1266,7 @@
 
     let plan = null;
     let crop = null;
+    let wanted = beforeId; // the clip the current output frame comes from
     const ctx = canvas.getContext("2d");
     const draw = () => {
       if (!after.videoWidth) return;
@@ -858,7 +1274,7 @@
       const split = Math.round(W * divider.value / 100);
       ctx.clearRect(0, 0, W, H);
       ctx.drawImage(after, 0, 0, W, H);
-      if (before.videoWidth) {
+      if (before.videoWidth && wanted === beforeId && before.readyState >= 2) {
         ctx.save();
         ctx.beginPath();
         ctx.rect(0, 0, split, H);
@@ -888,13 +1304,17 @@
           const rel = ms - seg.output_in_ms;
           tIn = (seg.footage_in_ms + rel) / 1000;
           crop = cropAt(seg.crop || [], rel);
-          info.textContent = "Output " + tOut.toFixed(2) + " s ← footage " + tIn.toFixed(2) + " s (segment " + (seg.index + 1) + (seg.transition_in ? ", enters by " + seg.transition_in.type : "") + ")";
+          wanted = seg.video_id || ids[0];
+          const src = clipUrl(wanted);
+          if (src && wanted !== beforeId) { beforeId = wanted; before.src = src; } // its loadedmetadata seeks again
+          info.textContent = "Output " + tOut.toFixed(2) + " s ← " + (ids.length > 1 ? clipLabel(wanted, ids).text + " at " : "footage ") + tIn.toFixed(2) + " s (segment " + (seg.index + 1) +
+            (seg.transition_in ? ", enters by " + seg.transition_in.type : "") + ")" + (src ? "" : "; that clip was not uploaded in this tab");
         }
       } else {
         info.textContent = "Output " + tOut.toFixed(2) + " s (no edit plan: the footage is shown at the same time)";
       }
       after.currentTime = Math.min(tOut, Math.max(0, dur - 0.05));
-      if (isFinite(before.duration)) before.currentTime = Math.min(tIn, Math.max(0, before.duration - 0.05));
+      if (wanted === beforeId && isFinite(before.duration)) before.currentTime = Math.min(tIn, Math.max(0, before.duration - 0.05));
     };
     after.addEventListener("loadedmetadata", () => {
       canvas.height = Math.round(canvas.width * after.videoHeight / Math.max(1, after.videoWidth));
@@ -921,10 +1341,7 @@
         e.preventDefault();
       }
     });
-    if (planUrl) {
-      fetch(planUrl, { headers: apiKey() ? { Authorization: "Bearer " + apiKey() } : {}, cache: "no-store" })
-        .then((resp) => resp.ok ? resp.json() : null).then((p) => { plan = p; seekBoth(); }).catch(() => { plan = null; });
-    }
+    loadPlan(r).then((p) => { plan = p; seekBoth(); });
     return wrap;
   }
 
@@ -942,6 +1359,279 @@
     return keys[keys.length - 1];
   }
 
+  /* ---------------------------------------------------------------- saved styles */
+  async function loadStyles() {
+    const errNode = $("#styles-error");
+    try {
+      const data = await api("/styles?page=1&page_size=100");
+      showError(errNode, null);
+      state.styles = data.styles;
+      keepFocus(() => renderStyles(data));
+      fillStylePicker();
+    } catch (err) {
+      showError(errNode, err);
+    }
+  }
+
+  function renderStyles(data) {
+    const body = $("#styles-body");
+    body.replaceChildren();
+    $("#styles-count").textContent = data.total ? data.total + (data.total === 1 ? " style" : " styles") +
+      (data.total > data.styles.length ? " (the newest " + data.styles.length + " shown)" : "") : "";
+    if (!data.styles.length) {
+      body.append(el("tr", {}, el("td", { colspan: 6, class: "muted", text: "No saved styles yet. Save one from a completed job's result." })));
+      return;
+    }
+    for (const s of data.styles) body.append(styleRow(s));
+  }
+
+  function styleRow(s) {
+    const sm = s.summary || {};
+    const t = sm.primary_transition;
+    const swatches = el("span", { class: "swatches", role: "img", "aria-label": "palette " + ((sm.palette || []).join(", ") || "not measured") },
+      (sm.palette || []).map((hex) => el("span", { class: "chip inline", title: hex, style: { background: hex } })));
+    const del = el("button", { type: "button", class: "small danger", text: "Delete", "aria-label": "Delete the style " + s.name,
+      dataset: { focus: "style-delete-" + s.style_id } });
+    del.addEventListener("click", () => deleteStyle(s, del));
+    return el("tr", { id: "style-row-" + s.style_id, dataset: { styleId: s.style_id } }, [
+      el("th", { scope: "row" }, [el("span", { class: "style-name", text: s.name }), el("span", { class: "row-sub muted", text: s.style_id + " · " + fmtTime(s.created_at) })]),
+      el("td", { class: "num", dataset: { field: "cut_frequency" }, text: sm.cut_frequency === null || sm.cut_frequency === undefined ? "–" : fmtNum(sm.cut_frequency, 1) }),
+      el("td", { class: "num", dataset: { field: "tempo_bpm" }, text: sm.tempo_bpm === null || sm.tempo_bpm === undefined ? "no music" : fmtNum(sm.tempo_bpm, 1) + " BPM" }),
+      el("td", { dataset: { field: "primary_transition" }, text: t ? t.type + (t.duration_ms ? " " + t.duration_ms + " ms" : "") : "–" }),
+      el("td", {}, swatches),
+      el("td", { class: "actions" }, [
+        el("button", { type: "button", class: "small", text: "Use", "aria-label": "Use the style " + s.name + " for a new job",
+          dataset: { focus: "style-use-" + s.style_id }, onclick: () => useStyle(s.style_id) }),
+        " ", del,
+      ]),
+    ]);
+  }
+
+  function fillStylePicker() {
+    const sel = $("#job-style");
+    const keep = sel.value;
+    sel.replaceChildren(el("option", { value: "", text: "none: use the template video" }),
+      ...state.styles.map((s) => el("option", { value: s.style_id, text: s.name + " · " + s.style_id })));
+    sel.value = state.styles.some((s) => s.style_id === keep) ? keep : "";
+    if (state.syncMode) state.syncMode();
+  }
+
+  function useStyle(styleId) {
+    const form = $("#job-form");
+    form.querySelector("input[name=mode][value=apply]").checked = true;
+    $("#job-style").value = styleId;
+    state.syncMode();
+    $("#new-job").scrollIntoView({ behavior: "smooth", block: "start" });
+    $("#job-style").focus();
+  }
+
+  /** Delete after a second press of the same button (the first one asks), so one stray click loses nothing. */
+  async function deleteStyle(s, btn) {
+    const status = $("#styles-status");
+    if (btn.dataset.armed !== "1") {
+      btn.dataset.armed = "1";
+      btn.textContent = "Confirm delete";
+      btn.setAttribute("aria-label", "Confirm: delete the style " + s.name);
+      status.textContent = "Press again to delete the style “" + s.name + "”.";
+      setTimeout(() => { if (document.contains(btn) && btn.dataset.armed === "1") { btn.dataset.armed = ""; btn.textContent = "Delete"; btn.setAttribute("aria-label", "Delete the style " + s.name); } }, 6000);
+      return;
+    }
+    btn.disabled = true;
+    try {
+      await api("/styles/" + encodeURIComponent(s.style_id), { method: "DELETE" });
+      status.textContent = "Deleted the style “" + s.name + "”.";
+      const rows = $$("#styles-body tr[data-style-id]");
+      const at = rows.findIndex((r) => r.dataset.styleId === s.style_id);
+      await loadStyles();
+      const left = $$("#styles-body tr[data-style-id] button.danger");
+      (left[Math.min(at, left.length - 1)] || $("#styles-refresh")).focus();
+    } catch (err) {
+      btn.disabled = false;
+      showError($("#styles-error"), err);
+    }
+  }
+
+  /** "Save this style as …" under a completed job's result (POST /styles {name, job_id}). */
+  function saveStyleForm(r) {
+    const tpl = r.template_video_id && state.videos[r.template_video_id];
+    const saved = r.style_id && state.styles.find((s) => s.style_id === r.style_id);
+    const guess = saved ? saved.name : tpl ? tpl.video.filename.replace(/\.[^.]+$/, "") : "Style of " + r.job_id;
+    const input = el("input", { type: "text", id: "save-style-name", name: "name", maxlength: 100, required: true, value: guess, autocomplete: "off" });
+    const status = el("p", { class: "small-text", id: "save-style-status", "aria-live": "polite" });
+    const errNode = el("p", { class: "error", role: "alert", id: "save-style-error", hidden: true });
+    const button = el("button", { type: "submit", class: "primary", id: "save-style", text: "Save style" });
+    const form = el("form", { class: "card save-style", id: "save-style-form", novalidate: true }, [
+      el("h4", { text: "Keep this style" }),
+      el("p", { class: "small-text muted", text: "Saved styles can be applied to other footage without the template file." }),
+      el("div", { class: "inline-form" }, [el("label", {}, ["Save this style as ", input]), button]),
+      status, errNode,
+    ]);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      showError(errNode, null);
+      const name = input.value.trim();
+      if (!name) { showError(errNode, "Give the style a name (1–100 characters)."); input.focus(); return; }
+      button.disabled = true;
+      try {
+        const s = await api("/styles", { method: "POST", body: { name, job_id: r.job_id } });
+        status.textContent = "Saved as “" + s.name + "” (" + s.style_id + "). It is listed under Saved styles and in the job form.";
+        await loadStyles();
+      } catch (err) {
+        showError(errNode, err);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return form;
+  }
+
+  /* ---------------------------------------------------------------- shots and their clips */
+  const CLIP_COLOURS = 8; // .clip-c0 … .clip-c7 in console.css
+  const REASONS = {
+    black: "black (too dark to show)", out_of_focus: "out of focus", overexposed: "overexposed (blown out)",
+    frozen: "frozen (one repeated frame)", too_short: "too short (under half a second)", not_needed: "not needed (the template's shots were filled)",
+  };
+
+  /** The job's edit plan (cached per job); an edit that used this tab's song moves its start marker. */
+  function loadPlan(r) {
+    if (state.plans[r.job_id]) return state.plans[r.job_id];
+    const url = r.artifacts && r.artifacts.edit_plan && localUrl(r.artifacts.edit_plan);
+    if (!url) return Promise.resolve(null);
+    const p = fetch(url, { headers: apiKey() ? { Authorization: "Bearer " + apiKey() } : {}, cache: "no-store" })
+      .then((resp) => (resp.ok ? resp.json() : null)).catch(() => null)
+      .then((plan) => {
+        if (plan) noteChosenStart(r, plan);
+        else delete state.plans[r.job_id];
+        return plan;
+      });
+    state.plans[r.job_id] = p;
+    return p;
+  }
+
+  function jobClips(r) {
+    return r.footage_video_ids && r.footage_video_ids.length ? r.footage_video_ids : [r.video_id];
+  }
+
+  function clipLabel(id, ids) {
+    const pos = ids.indexOf(id) + 1;
+    return { pos, name: clipName(id), text: "Clip " + (pos || "?") + " · " + clipName(id), colour: "clip-c" + ((Math.max(pos, 1) - 1) % CLIP_COLOURS) };
+  }
+
+  /** Which clip each output shot comes from (thumbnails over the timeline) and which clips were left out, and why. */
+  function clipsView(r) {
+    const wrap = el("div", { class: "clips-view", id: "clips-view" }, [
+      el("h4", { text: "Shots and the clips they come from" }),
+      el("p", { class: "muted small-text", text: "Loading the edit plan…" }),
+    ]);
+    loadPlan(r).then(async (plan) => {
+      const ids = jobClips(r);
+      if (!plan || !plan.segments) { wrap.replaceChildren(wrap.firstChild, el("p", { class: "muted", text: "The edit plan could not be loaded." })); return; }
+      await Promise.all(ids.map((id) => ensureVideo(id).catch(() => null)));
+      wrap.replaceChildren(wrap.firstChild, shotStrip(r, plan, ids), el("h5", { text: "Clips" }), selectionList(plan, ids), soundtrackNote(r, plan));
+    });
+    return wrap;
+  }
+
+  /** One cell per plan segment, as wide as its share of the output, with a frame of the output at its middle. */
+  function shotStrip(r, plan, ids) {
+    const segs = plan.segments;
+    const total = (plan.output && plan.output.duration_ms) || (segs.length ? segs[segs.length - 1].output_out_ms : 0) || 1;
+    const shortest = Math.max(1, Math.min(...segs.map((s) => s.output_out_ms - s.output_in_ms)));
+    const minWidth = Math.min(8000, Math.ceil(72 * total / shortest)); // the shortest cell stays about 72 px wide
+    const out = plan.output || {};
+    const thumbH = Math.max(1, Math.round(160 * (out.height || 9) / (out.width || 16)));
+    const strip = el("ol", { class: "shot-strip", id: "shot-strip", "aria-label": segs.length + " shots of the output, each with the clip it comes from" });
+    const cells = segs.map((s, i) => {
+      const lab = clipLabel(s.video_id || r.video_id, ids);
+      const dur = s.output_out_ms - s.output_in_ms;
+      const cell = el("li", {
+        class: "shot-cell " + lab.colour, style: { width: (100 * dur / total) + "%" },
+        title: "Shot " + (i + 1) + ": " + lab.text + " (" + fmtMs(s.footage_in_ms) + "–" + fmtMs(s.footage_out_ms) + " of the clip)",
+        dataset: { segment: String(s.index === undefined ? i : s.index), videoId: s.video_id || r.video_id, clip: String(lab.pos), midMs: String((s.output_in_ms + s.output_out_ms) / 2) },
+      }, [
+        el("canvas", { class: "shot-thumb", width: 160, height: thumbH, "aria-hidden": "true" }),
+        el("span", { class: "shot-label" }, [el("span", { class: "sr-only", text: "Shot " + (i + 1) + ": " }), lab.pos + " · " + lab.name]),
+        el("span", { class: "shot-bar", "aria-hidden": "true" }),
+        el("span", { class: "shot-time", text: fmtMs(s.output_in_ms) + "–" + fmtMs(s.output_out_ms) }),
+      ]);
+      strip.append(cell);
+      return cell;
+    });
+    const inner = el("div", { class: "shot-strip-inner", style: { minWidth: minWidth + "px" } }, [strip, timeAxis(total)]);
+    const wrap = el("div", { class: "shot-strip-wrap", tabindex: 0, "aria-label": "Shot strip (scrolls sideways when long)" }, inner);
+    const url = localUrl(r.output_video_url);
+    if (url) drawThumbs(wrap, url, cells);
+    return wrap;
+  }
+
+  function timeAxis(totalMs) {
+    const axis = el("div", { class: "shot-axis", "aria-hidden": "true" });
+    const step = [250, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000].find((s) => totalMs / s <= 10) || 120000;
+    for (let t = 0; t <= totalMs + 1; t += step) {
+      axis.append(el("span", { class: "tick" + (t > totalMs - step / 2 ? " end" : ""), style: { left: (100 * t / totalMs) + "%" }, text: (t / 1000) + " s" }));
+    }
+    return axis;
+  }
+
+  /** Seek a hidden <video> of the output to each cell's middle and draw that frame into the cell (cover-fit). */
+  function drawThumbs(wrap, url, cells) {
+    const v = el("video", { src: url, muted: true, preload: "auto", playsinline: true, class: "offscreen", "aria-hidden": "true", id: "thumb-video" });
+    wrap.append(v);
+    let i = 0;
+    const next = () => {
+      if (i >= cells.length) { wrap.dataset.thumbs = "done"; v.remove(); return; }
+      const t = Number(cells[i].dataset.midMs) / 1000;
+      v.currentTime = Math.min(t, Math.max(0, (v.duration || t) - 0.02));
+    };
+    v.addEventListener("loadeddata", next, { once: true });
+    v.addEventListener("seeked", () => {
+      const c = $("canvas", cells[i]);
+      coverDraw(c, v);
+      cells[i].dataset.drawnAt = v.currentTime.toFixed(3);
+      i++;
+      next();
+    });
+    v.addEventListener("error", () => { wrap.dataset.thumbs = "failed"; v.remove(); });
+  }
+
+  function coverDraw(canvas, v) {
+    const W = canvas.width, H = canvas.height, vw = v.videoWidth, vh = v.videoHeight;
+    if (!vw || !vh) return;
+    const scale = Math.max(W / vw, H / vh);
+    const sw = W / scale, sh = H / scale;
+    canvas.getContext("2d").drawImage(v, (vw - sw) / 2, (vh - sh) / 2, sw, sh, 0, 0, W, H);
+  }
+
+  /** Every clip given, in the user's order: how much of it is used, or why not (unusable ones greyed). */
+  function selectionList(plan, ids) {
+    const sel = plan.selection || ids.map((id) => ({ video_id: id, usable: true, reason: null, used_ms: null }));
+    const ul = el("ul", { class: "selection", id: "selection-list" });
+    for (const s of sel) {
+      const lab = clipLabel(s.video_id, ids);
+      const used = typeof s.used_ms === "number" && s.used_ms > 0;
+      const why = s.reason ? (s.usable ? "not used: " : "not usable: ") + (REASONS[s.reason] || s.reason.replace(/_/g, " ")) : used ? "used " + fmtMs(s.used_ms) : "not used";
+      ul.append(el("li", { class: "sel-item" + (s.usable ? "" : " unusable"), dataset: { videoId: s.video_id, usable: String(Boolean(s.usable)), reason: s.reason || "" } }, [
+        el("span", { class: "clip-key " + lab.colour, "aria-hidden": "true" }),
+        el("strong", { text: lab.text }), " — ", el("span", { class: "sel-why", text: why }),
+      ]));
+    }
+    return ul;
+  }
+
+  /** Where the song starts in the edit (the engine's choice unless the job set music_start_seconds). */
+  function soundtrackNote(r, plan) {
+    const st = plan.soundtrack || {};
+    if (!st.audio_id) return el("p", { class: "small-text muted", id: "soundtrack-note", text: "Soundtrack: " + (st.source || "–") + "." });
+    const own = r.config && r.config.music_start_seconds !== null && r.config.music_start_seconds !== undefined;
+    const local = state.song && state.song.audio.audio_id === st.audio_id;
+    const name = el("strong", { text: local ? state.song.audio.filename : st.audio_id });
+    if (!local) api("/audio/" + encodeURIComponent(st.audio_id)).then((a) => { name.textContent = a.filename; }, () => {});
+    return el("p", { class: "small-text", id: "soundtrack-note", dataset: { musicStartMs: String(st.music_start_ms) } },
+      ["Soundtrack: the song ", name, " from " + fmtMs(st.music_start_ms || 0) +
+        (own ? " (as set in the job)." : " (chosen by the engine: the downbeat that opens the most energetic stretch).") +
+        (st.source === "mix" ? " Footage speech is ducked under it." : "")]);
+  }
+
   /* ---------------------------------------------------------------- compare */
   function refreshCompareChoices() {
     const done = Object.values(state.jobs).filter((j) => j.status === "completed")
@@ -949,7 +1639,7 @@
     for (const id of ["#compare-a", "#compare-b"]) {
       const sel = $(id);
       const keep = sel.value;
-      sel.replaceChildren(...done.map((j) => el("option", { value: j.job_id, text: j.job_id + " · " + j.mode + " · " + (j.mode === "apply" ? "template " + j.template_video_id : j.video_id) })));
+      sel.replaceChildren(...done.map((j) => el("option", { value: j.job_id, text: j.job_id + " · " + j.mode + " · " + (j.mode === "apply" ? styleSource(j) : j.video_id) })));
       if (keep && done.some((j) => j.job_id === keep)) sel.value = keep;
     }
     if (done.length >= 2 && $("#compare-a").value === $("#compare-b").value) $("#compare-b").selectedIndex = 1;
@@ -1032,15 +1722,19 @@
   /* ---------------------------------------------------------------- start */
   function start() {
     setupUploads();
+    setupClips();
+    setupSong();
     setupJobForm();
     setupCompare();
     $("#jobs-refresh").addEventListener("click", () => loadJobs(state.page));
     $("#jobs-prev").addEventListener("click", () => loadJobs(Math.max(1, state.page - 1)));
     $("#jobs-next").addEventListener("click", () => loadJobs(state.page + 1));
+    $("#styles-refresh").addEventListener("click", loadStyles);
     $("#key-button").hidden = !apiKey();
     $("#key-button").addEventListener("click", async () => { setApiKey(""); if (await askForKey(false)) loadJobs(state.page); });
     loadHealth();
     loadJobs(1);
+    loadStyles();
     const m = /^#job=(job_[0-9a-f]{16})$/.exec(location.hash);
     if (m) api("/jobs/" + m[1]).then((j) => { state.jobs[j.job_id] = j; openDetail(j.job_id, true); }).catch(() => {});
   }
