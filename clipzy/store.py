@@ -391,6 +391,17 @@ class Store:
             job = self._job(c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
         return job, True  # type: ignore[return-value]
 
+    def idempotent_job(self, key: str, body_hash: str, ttl_s: float) -> dict | None:
+        """The job a live Idempotency-Key was first sent for; None when the key is new or
+        older than ``ttl_s``. Raises IdempotencyConflict when it came with another ``body_hash``."""
+        row = self.connect().execute("SELECT body_hash, job_id FROM idempotency_keys WHERE key = ? AND created_at_epoch >= ?",
+                                     (key, time.time() - ttl_s)).fetchone()
+        if row is None:
+            return None
+        if row["body_hash"] != body_hash:
+            raise IdempotencyConflict(key)
+        return self.get_job(row["job_id"])
+
     def get_job(self, job_id: str) -> dict | None:
         return self._job(self.connect().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
 

@@ -147,8 +147,8 @@ def without_models(tmp_path):
     return ModelRegistry(tmp_path / "no-models")
 
 
-def upload_file(client, path, name=None, headers=None, **form):
-    """POST a file to /api/v1/videos/upload as multipart, encoded in memory.
+def upload_file(client, path, name=None, headers=None, *, url="/api/v1/videos/upload", **form):
+    """POST a file to ``url`` (default /api/v1/videos/upload) as multipart, encoded in memory.
 
     (The test client's own encoder spills bodies over 500 kB to a temp file it never
     closes, which the warnings-as-errors setting reports.)
@@ -163,5 +163,34 @@ def upload_file(client, path, name=None, headers=None, **form):
         payload = fh.read()
     fields = {"file": FileStorage(io.BytesIO(payload), filename=name or os.path.basename(path)), **form}
     boundary, body = encode_multipart(fields)
-    return client.post("/api/v1/videos/upload", data=body, headers=headers or {},
+    return client.post(url, data=body, headers=headers or {},
                        content_type=f"multipart/form-data; boundary={boundary}")
+
+
+# -- the API's envelopes --------------------------------------------------------------
+
+
+def assert_error(resp, status, code):
+    """The error envelope of API.md with HTTP ``status`` and ``error.code`` ``code``; returns the body."""
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["success"] is False
+    assert body["error"]["code"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["error"]["detail"], str)
+    return body
+
+
+def assert_ok(resp, message=None):
+    """The success envelope (200; ``message`` when given); returns its ``data``."""
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["success"] is True
+    if message:
+        assert body["message"] == message
+    return body["data"]
+
+
+def files_in(app, sub):
+    """The sorted file names in the instance sub-folder ``sub`` (e.g. "uploads", "tmp")."""
+    return sorted(p.name for p in (Path(app.instance_path) / sub).iterdir())

@@ -7,36 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_app, upload_file
+from conftest import assert_error, assert_ok, files_in, make_app, upload_file
 
 VID_RE = r"^vid_[0-9a-f]{16}$"
 
 
 def upload(client, path, name=None, **form):
     return upload_file(client, path, name=name, **form)
-
-
-def assert_error(resp, status, code):
-    assert resp.status_code == status, resp.get_data(as_text=True)
-    body = resp.get_json()
-    assert body["success"] is False
-    assert body["error"]["code"] == code
-    assert isinstance(body["message"], str) and body["message"]
-    assert isinstance(body["error"]["detail"], str)
-    return body
-
-
-def assert_ok(resp, message=None):
-    assert resp.status_code == 200, resp.get_data(as_text=True)
-    body = resp.get_json()
-    assert body["success"] is True
-    if message:
-        assert body["message"] == message
-    return body["data"]
-
-
-def files_in(app, sub):
-    return sorted(p.name for p in (Path(app.instance_path) / sub).iterdir())
 
 
 # -- health, docs, generic errors ------------------------------------------------------

@@ -116,7 +116,7 @@ def _cors(resp) -> None:
     resp.headers.add("Vary", "Origin")
     resp.headers["Access-Control-Expose-Headers"] = "X-Request-Id, Content-Range, Accept-Ranges, Content-Length"
     if request.method == "OPTIONS":
-        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, HEAD, OPTIONS"
+        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, HEAD, OPTIONS"  # DELETE: /styles/{id}
         resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Range"
         resp.headers["Access-Control-Max-Age"] = "600"
 

@@ -21,10 +21,14 @@ def services():
 
 @blp.before_request
 def require_json_body():
-    """POST bodies must be JSON objects (400 INVALID_JSON otherwise)."""
-    if request.method == "POST" and not request.is_json:
+    """POST bodies must be JSON objects (400 INVALID_JSON otherwise, as for POST /jobs)."""
+    if request.method != "POST":
+        return
+    if not request.is_json:
         raise ApiError("INVALID_JSON", 400, "The request body must be JSON",
                        f"Content-Type must be application/json, got {request.mimetype or '(none)'}")
+    if not isinstance(request.get_json(silent=True), dict):
+        raise ApiError("INVALID_JSON", 400, "The request body is not valid JSON", "expected a JSON object")
 
 
 @blp.route("")

@@ -296,16 +296,21 @@ def _inputs_key(job_config: dict, inputs: JobInputs) -> str:
     return hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()
 
 
+def _key_reused(key: str | None) -> Refused:
+    return Refused("IDEMPOTENCY_KEY_REUSED", 409, "Idempotency-Key reused with a different body",
+                   f"key {key!r} was first used with another request body")
+
+
 def create_job(services, config: dict, body: dict, *, raw_body: Any, idempotency_key: str | None,
                base_url: str | None) -> dict:
     """Queue the job ``body`` asks for (validated by the API schema) and return its row.
 
+    A live ``idempotency_key`` sent again with the same body returns its job before the
+    inputs are resolved again (a style deleted since does not turn a retry into a 404).
     ``raw_body``: the request's JSON as sent (the idempotency key's fingerprint);
     ``base_url``: the base of absolute URLs for its webhook payload.
     """
     store = services.store
-    inputs = _inputs(store, config, body)
-    job_config = body["config"]
     idem = None
     if idempotency_key:
         if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS:
@@ -313,6 +318,14 @@ def create_job(services, config: dict, body: dict, *, raw_body: Any, idempotency
                           f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_CHARS} characters",
                           {"Idempotency-Key": [f"Longer than maximum length {MAX_IDEMPOTENCY_KEY_CHARS}."]})
         idem = (idempotency_key, _key_of(raw_body), float(config["CLIPZY_IDEMPOTENCY_TTL_SECONDS"]))
+        try:
+            replayed = store.idempotent_job(*idem)
+        except IdempotencyConflict as exc:
+            raise _key_reused(idempotency_key) from exc
+        if replayed is not None:  # the same request again: its job, whatever changed since (a deleted style)
+            return replayed
+    inputs = _inputs(store, config, body)
+    job_config = body["config"]
     if store.count_jobs(JobStatus.QUEUED) >= int(config["CLIPZY_MAX_QUEUED_JOBS"]):
         raise Refused("SERVICE_UNAVAILABLE", 503, "The job queue is full",
                       f"{config['CLIPZY_MAX_QUEUED_JOBS']} jobs are already queued; try again later",
@@ -329,8 +342,7 @@ def create_job(services, config: dict, body: dict, *, raw_body: Any, idempotency
         raise Refused("JOB_ALREADY_PROCESSING", 409, "A job for this video is already in progress",
                       f"job {exc.job_id} has the same video_id, template_video_id and config") from exc
     except IdempotencyConflict as exc:
-        raise Refused("IDEMPOTENCY_KEY_REUSED", 409, "Idempotency-Key reused with a different body",
-                      f"key {idempotency_key!r} was first used with another request body") from exc
+        raise _key_reused(idempotency_key) from exc
     if created and services.runner is not None:
         services.runner.notify()
     return job
