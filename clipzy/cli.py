@@ -165,14 +165,18 @@ def extract(video: Path, output: Path | None) -> None:
 @click.option("--music", "music", type=click.Path(dir_okay=False, path_type=Path), help="The song to cut to.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--config", "config_json", default="{}", help="The API's `config` object as JSON.")
+@click.option("--timelines", is_flag=True,
+              help="Also write the editor timelines OUT.otio, .fcpxml, .xml, .edl, .mlt (and the soundtrack "
+                   "OUT.soundtrack.wav they play) beside OUT, referring to the footage where it is.")
 @with_appcontext
 def apply_cmd(template: Path | None, style: Path | None, footage: tuple[Path, ...], music: Path | None, output: Path,
-              config_json: str) -> None:
+              config_json: str, timelines: bool) -> None:
     """Apply a template's (or a saved style's) Style DNA to the footage; write OUT.mp4 and its artifacts."""
     from marshmallow import ValidationError
 
     from .api.schemas import JobConfigSchema
     from .engine import validate_dna
+    from .engine.editing.timelines import FORMATS as TIMELINE_FORMATS
     from .engine.pipeline import Artifacts, JobState, Source
 
     if (template is None) == (style is None):
@@ -200,7 +204,9 @@ def apply_cmd(template: Path | None, style: Path | None, footage: tuple[Path, ..
     state = JobState(style_source=Source.of(template) if template else None, footage=[Source.of(f) for f in footage],
                      config=config, style_dna=style_dna, music=Source.of(music) if music else None,
                      artifacts=Artifacts(style_dna=stem + ".style_dna.json", edit_plan=stem + ".edit_plan.json",
-                                         lut=stem + ".cube", output=str(output)),
+                                         lut=stem + ".cube", output=str(output),
+                                         timelines={fmt: f"{stem}.{fmt}" for fmt in TIMELINE_FORMATS} if timelines else None,
+                                         soundtrack=stem + ".soundtrack.wav" if timelines else None),
                      models=current_app.extensions["clipzy"].models)
     _engine_run(state, "apply")
     click.echo(json.dumps(state.output_metadata))

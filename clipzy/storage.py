@@ -25,7 +25,17 @@ ARTIFACTS = {
     "style_dna": ("style_dna.json", "application/json"),
     "lut": ("grade.cube", "text/plain; charset=utf-8"),
     "edit_plan": ("edit_plan.json", "application/json"),
+    # v1.1: the editor timelines (engine.editing.timelines) and the project bundle holding them
+    "timeline_otio": ("timeline.otio", "application/json"),
+    "timeline_fcpxml": ("timeline.fcpxml", "application/xml"),
+    "timeline_xml": ("timeline.xml", "application/xml"),
+    "timeline_edl": ("timeline.edl", "text/plain; charset=utf-8"),
+    "timeline_mlt": ("timeline.mlt", "application/xml"),
+    "project": ("project.zip", "application/zip"),
 }
+#: The timeline formats of engine.editing.timelines.FORMATS → their artifact names.
+TIMELINE_ARTIFACTS = {"otio": "timeline_otio", "fcpxml": "timeline_fcpxml", "xml": "timeline_xml",
+                      "edl": "timeline_edl", "mlt": "timeline_mlt"}
 
 
 class Storage:

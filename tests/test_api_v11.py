@@ -550,7 +550,8 @@ def test_job_with_a_saved_style_several_clips_and_a_song(service, footage, songs
     res = assert_ok(client.get(f"/api/v1/jobs/{job['job_id']}/result"), "Job result retrieved")
     assert res["style_json"] == saved["style_json"] and res["style_json"]["created_at"] == "2001-02-03T04:05:06Z"
     assert (res["footage_video_ids"], res["style_id"], res["music_audio_id"]) == ([a, b], saved["style_id"], song)
-    assert set(res["artifacts"]) == {"output", "style_dna", "lut", "edit_plan"}
+    assert set(res["artifacts"]) == {"output", "style_dna", "lut", "edit_plan", "timeline_otio", "timeline_fcpxml",
+                                     "timeline_xml", "timeline_edl", "timeline_mlt", "project"}
     resp = client.get(f"/api/v1/jobs/{job['job_id']}/artifacts/edit_plan")
     plan = json.loads(resp.get_data())
     resp.close()

@@ -97,6 +97,30 @@ def test_extract_job_end_to_end(service, template_and_footage):
     assert res["processing_time_seconds"] > 0
 
 
+def _check_project_bundle(client, job_id: str) -> None:
+    """The project zip holds every timeline, the media they name, the soundtrack and the grade;
+    the OTIO timeline read back names the footage under media/ and lasts the output."""
+    import zipfile
+
+    import opentimelineio as otio
+
+    resp = client.get(f"/api/v1/jobs/{job_id}/artifacts/project")
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/zip"
+    z = zipfile.ZipFile(io.BytesIO(resp.get_data()))
+    resp.close()
+    names = set(z.namelist())
+    assert {"timeline.otio", "timeline.fcpxml", "timeline.xml", "timeline.edl", "timeline.mlt", "README.txt",
+            "audio/soundtrack.wav"} <= names, names
+    assert any(n.startswith("media/") for n in names) and any(n.startswith("grade/") for n in names), names
+    tl = otio.adapters.read_from_string(z.read("timeline.otio").decode(), adapter_name="otio_json")
+    clips = list(tl.video_tracks()[0].find_clips())
+    assert clips and all(c.media_reference.target_url in names for c in clips)
+    resp = client.get(f"/api/v1/jobs/{job_id}/artifacts/edit_plan")
+    plan = json.loads(resp.get_data())
+    resp.close()
+    assert abs(tl.duration().to_seconds() - plan["output"]["frame_count"] / plan["output"]["frame_rate"]) < 1e-6
+
+
 def test_apply_job_end_to_end(service, template_and_footage):
     client = service.test_client()
     template, footage = template_and_footage
@@ -109,7 +133,9 @@ def test_apply_job_end_to_end(service, template_and_footage):
     assert [s for s in dict.fromkeys(e["stage"] for e in events if e["stage"])] == \
         ["video_analysis", "audio_analysis", "motion_analysis", "style_extraction", "style_application", "rendering"]
     res = client.get(f"/api/v1/jobs/{job['job_id']}/result").get_json()["data"]
-    assert set(res["artifacts"]) == {"output", "style_dna", "lut", "edit_plan"}
+    assert set(res["artifacts"]) == {"output", "style_dna", "lut", "edit_plan", "timeline_otio", "timeline_fcpxml",
+                                     "timeline_xml", "timeline_edl", "timeline_mlt", "project"}
+    _check_project_bundle(client, job["job_id"])
     meta = res["output_metadata"]
     assert meta["codec"] == "h264" and meta["format"] == "mp4" and meta["has_audio"] is True
     assert abs(meta["width"] / meta["height"] - 16 / 9) < 0.02 and meta["frame_rate"] == 25.0

@@ -138,10 +138,18 @@ class JobSchema(ma.Schema):
 
 
 class ArtifactsSchema(ma.Schema):
+    """Download URL of each artifact a job has (API.md; the timelines and ``project``: v1.1)."""
+
     output = fields.String()
     style_dna = fields.String()
     lut = fields.String()
     edit_plan = fields.String()
+    timeline_otio = fields.String()
+    timeline_fcpxml = fields.String()
+    timeline_xml = fields.String()
+    timeline_edl = fields.String()
+    timeline_mlt = fields.String()
+    project = fields.String()
 
 
 class JobResultSchema(JobSchema):

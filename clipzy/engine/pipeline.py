@@ -28,6 +28,7 @@ template and the footage, template first, then plans and renders):
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -44,7 +45,7 @@ from .analysis.shots import ShotResult
 from .analysis.text import TextAnalyzer, TextResult
 from .control import Control, ensure
 from .errors import InvalidMediaError
-from .editing import grade, pacing, plan as plan_mod, render as render_mod, soundtrack
+from .editing import grade, pacing, plan as plan_mod, render as render_mod, soundtrack, timelines
 from .editing.edit_plan import EditPlan
 from .files import write_json_atomic
 from .media import FramePump, VideoInfo, decode_audio, probe
@@ -67,12 +68,22 @@ class Source:
 
 @dataclass(frozen=True)
 class Artifacts:
-    """Where a run writes its files (None: not written)."""
+    """Where a run writes its files (None: not written).
+
+    ``timelines``: editor timeline format (``otio``, ``fcpxml``, ``xml``, ``edl``, ``mlt``) →
+    file; ``project``: the project bundle (zip) holding them with the media, the grade and
+    the soundtrack. With ``project`` the timelines reference the bundle's relative paths
+    (``media/<clip>``: a timeline downloaded alone finds its clips in ``media/`` beside it);
+    without, the real files relative to the timelines' folder, and the soundtrack WAV is
+    written to ``soundtrack``."""
 
     style_dna: str
     edit_plan: str | None = None
     lut: str | None = None
     output: str | None = None
+    timelines: dict[str, str] | None = None
+    project: str | None = None
+    soundtrack: str | None = None
 
 
 @dataclass
@@ -381,8 +392,34 @@ def rendering(state: JobState, control: Control) -> None:
         write_json_atomic(state.artifacts.edit_plan, state.plan.to_json())
     info = render_mod.render(state.plan, footage=[(c.source.path, c.measured_info) for c in clips],
                              out_path=state.artifacts.output, luts=state.luts, audio=sound,
-                             control=control.span(0.05, 1.0))
+                             control=control.span(0.05, 0.97))
     state.output_metadata = info.metadata()
+    if state.artifacts.timelines:
+        _editor_timelines(state, sound)
+    control.progress(1.0)
+
+
+def _editor_timelines(state: JobState, sound: Any) -> None:
+    """The editor timelines (and the project bundle) of the rendered edit; the soundtrack as a
+    WAV beside them, or inside the bundle only (a temporary file removed after zipping)."""
+    art = state.artifacts
+    assert art.timelines and state.plan is not None
+    names = timelines.media_names([c.source.name or os.path.basename(c.source.path) for c in state.clips])
+    media = [timelines.TimelineMedia(c.source.path, name, c.measured_info) for c, name in zip(state.clips, names)]
+    folder = os.path.dirname(os.path.abspath(art.project or next(iter(art.timelines.values()))))
+    wav = art.soundtrack
+    if wav is None:  # inside the bundle only: a hidden .part file (start-up cleaning removes strays)
+        fd, wav = tempfile.mkstemp(prefix=".soundtrack.", suffix=".part.wav", dir=folder)
+        os.close(fd)
+    timelines.write_soundtrack_wav(wav, sound)
+    try:
+        timelines.export(state.plan, clips=media, paths=art.timelines, soundtrack_wav=wav, cubes=state.luts,
+                         title=os.path.splitext(os.path.basename(art.output or "clipzy edit"))[0] or "clipzy edit",
+                         zip_path=art.project,
+                         relative_to=None if art.project else folder)
+    finally:
+        if art.soundtrack is None and os.path.exists(wav):
+            os.remove(wav)
 
 
 #: The stages of API.md, in order: the one place their names are written.
@@ -435,8 +472,6 @@ def extract_style(path: str | os.PathLike[str], control: Control | None = None, 
                   models: ModelRegistry | None = None, style_dna_path: str | None = None) -> dict:
     """The Style DNA of ``path`` (the four extract stages); writes it to ``style_dna_path``
     when given. ``models`` None: :meth:`ModelRegistry.from_environ`."""
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="clipzy-extract-") as tmp:
         state = JobState(style_source=Source.of(path), footage=[], config={},
                          artifacts=Artifacts(style_dna=style_dna_path or os.path.join(tmp, "style_dna.json")),

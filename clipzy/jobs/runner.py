@@ -28,7 +28,7 @@ from ..engine.control import Control
 from ..engine.errors import Cancelled, DeadlineExceeded, InvalidMediaError
 from ..engine.models import ModelRegistry
 from ..engine.pipeline import Artifacts, JobState, Source, Stage, run_stage, stages_for
-from ..storage import Storage
+from ..storage import TIMELINE_ARTIFACTS, Storage
 from ..store import JobStatus, Store
 from . import webhooks
 
@@ -221,7 +221,9 @@ class Runner:
         job_id = job["id"]
         self.storage.job_dir(job_id, create=True)
         path = lambda name: str(self.storage.artifact_path(job_id, name))  # noqa: E731
-        artifacts = Artifacts(style_dna=path("style_dna"), edit_plan=path("edit_plan"), lut=path("lut"), output=path("output"))
+        artifacts = Artifacts(style_dna=path("style_dna"), edit_plan=path("edit_plan"), lut=path("lut"), output=path("output"),
+                              timelines={fmt: path(name) for fmt, name in TIMELINE_ARTIFACTS.items()},
+                              project=path("project"))
         common = dict(config=job["config"], artifacts=artifacts, models=self.models, music=music)
         if job["mode"] == "extract":
             return JobState(style_source=clips[0], footage=[], **common)
