@@ -4,11 +4,16 @@
 wide, one every :data:`SAMPLE_S` = 0.1 s). For every sample it keeps, in C, a few numbers and
 one 32×18 grey thumbnail (0.6 kB; ten minutes of footage hold 3.5 MB):
 
-* **fine detail** ``detail``: the variance of the Laplacian of the grey frame at 160 px
-  divided by that at 80 px. Blur removes the finest scale first, so the ratio measures focus
-  independently of how much detail the content has: sharp footage reads ≥ 0.3 (on the
-  shared clips 0.30–2.5, flat motion graphics included); a Gaussian defocus of σ = 0.9 % of
-  the frame width reads ≤ 0.12 on the same content (σ = 0.5 %: 0.14–0.36);
+* **edge sharpness** ``sharpness`` (:func:`edge_sharpness`): how steep the frame's strongest
+  edges are for their contrast — the 90th percentile, over pixels whose 9×9 neighbourhood
+  spans ≥ :data:`EDGE_CONTRAST` grey levels, of gradient magnitude ÷ that local range, on
+  the grey frame at 160 px. A step edge reads 0.5 whatever its contrast or the amount of
+  detail in the picture; a defocus blur of σ spreads it over ~σ pixels, and noise (small
+  against the local range) hardly moves it. ``bench/focus.py`` prints it on the shared clips
+  at 320 and 1280 px, H.264 CRF 18 and 32: sharp 0.47–0.80; a Gaussian defocus of σ = 1 % of
+  the width 0.35–0.52, σ = 2 % 0.26–0.33, σ = 4–8 % ≤ 0.30 or no edge left at all (then the
+  frame counts as soft when the picture still has contrast at a coarse scale, and as
+  unmeasured when it is flat: a plain card is not out of focus);
 * **exposure**: mean luma (0–255), the share of near-black pixels (luma < 20) and of
   clipped ones (luma ≥ 250);
 * **change**: the mean absolute difference of the thumbnail against the previous sample's.
@@ -19,8 +24,8 @@ the clip's verdict — why it cannot be used (``reason``), or None:
 
 * ``black``: ≥ 90 % of the samples are near-black (mean luma < 20 and ≥ 90 % black pixels);
 * ``overexposed``: ≥ 50 % of the samples have ≥ 50 % clipped pixels;
-* ``out_of_focus``: the clip's median fine detail is under :data:`OUT_OF_FOCUS_DETAIL` (0.2,
-  a factor 1.5 from both the sharp and the strongly defocused figures above);
+* ``out_of_focus``: the median sharpness of the clip's measured samples is under
+  :data:`OUT_OF_FOCUS_SHARPNESS` (0.4: between the sharp floor 0.47 and σ = 2 %'s 0.33);
 * ``frozen``: the clip lasts ≥ 1 s and ≥ 95 % of its sample pairs change by less than
   :data:`FROZEN_CHANGE` (0.05 grey levels on area-averaged thumbnails: a repeated frame,
   not a still scene, whose sensor and codec noise move thumbnails by more);
@@ -47,7 +52,13 @@ BLACK_FRAME_SHARE = 0.9  # a frame is black when this share of its pixels is (an
 BLACK_CLIP_SHARE = 0.9  # a clip is black when this share of its samples is
 BLOWN_FRAME_SHARE = 0.5  # a frame is blown out when this share of its pixels is clipped
 BLOWN_CLIP_SHARE = 0.5  # a clip is overexposed when this share of its samples is blown out
-OUT_OF_FOCUS_DETAIL = 0.2  # fine-detail ratio under which a clip (its median) is out of focus
+EDGE_CONTRAST = 24  # local range (grey levels, 9×9) of a pixel counted as an edge
+EDGE_WINDOW = np.ones((9, 9), np.uint8)
+MIN_EDGE_SHARE = 0.005  # fewer edge pixels than this share of the frame: no edge to measure
+FLAT_STD = 8.0  # grey std (0–255) of the 20 px picture under which a frame is flat, not soft
+OUT_OF_FOCUS_SHARPNESS = 0.4  # median edge sharpness under which a clip is out of focus
+SHARP_ENOUGH = 0.45  # per-sample badness ramps from 0 here to 1 at SOFT
+SOFT = 0.35
 FROZEN_CHANGE = 0.05  # thumbnail change (grey levels) under which two samples show the same frame
 FROZEN_CLIP_SHARE = 0.95  # a clip is frozen when this share of its sample pairs is unchanged
 MIN_FROZEN_S = 1.0  # shorter clips are never called frozen, seconds
@@ -59,7 +70,7 @@ class ClipQuality:
     """Per-sample measurements of one clip (times in seconds) and its verdict."""
 
     times_s: np.ndarray
-    detail: np.ndarray
+    sharpness: np.ndarray  # NaN where unmeasured (a flat frame)
     mean_luma: np.ndarray
     black_share: np.ndarray
     clipped_share: np.ndarray
@@ -77,7 +88,7 @@ class ClipQuality:
             return np.zeros(0)
         black = (self.black_share >= BLACK_FRAME_SHARE) & (self.mean_luma < BLACK_LUMA)
         blown = self.clipped_share >= BLOWN_FRAME_SHARE
-        soft = np.clip((OUT_OF_FOCUS_DETAIL * 1.5 - self.detail) / (OUT_OF_FOCUS_DETAIL * 0.5), 0, 1)
+        soft = np.nan_to_num(np.clip((SHARP_ENOUGH - self.sharpness) / (SHARP_ENOUGH - SOFT), 0, 1), nan=0.0)
         return np.maximum.reduce([black.astype(float), blown.astype(float), soft])
 
     def thumb_at(self, t_s: float) -> np.ndarray | None:
@@ -92,6 +103,48 @@ class ClipQuality:
         ta, tb = self.thumb_at(a_s), self.thumb_at(b_s)
         return None if ta is None or tb is None else float(np.abs(ta - tb).mean())
 
+    def differences(self, a_s: float, b_s: np.ndarray) -> np.ndarray:
+        """:meth:`difference` of the picture at ``a_s`` against each time of ``b_s`` (zeros
+        without samples)."""
+        b_s = np.asarray(b_s, float)
+        if self.times_s.size == 0:
+            return np.zeros(b_s.shape)
+        idx = np.clip(np.searchsorted(self.times_s, b_s), 0, self.times_s.size - 1)
+        prev = np.clip(idx - 1, 0, self.times_s.size - 1)
+        idx = np.where(np.abs(self.times_s[prev] - b_s) <= np.abs(self.times_s[idx] - b_s), prev, idx)
+        ta = self.thumb_at(a_s)
+        return np.abs(self.thumbs[idx] - ta).mean(axis=(1, 2))
+
+    def natural_change(self, t_s: np.ndarray | float, *, within_s: float = 0.5) -> np.ndarray:
+        """How much the picture changes by itself from one sample to the next around ``t_s``
+        (median ``change`` of the samples within ±``within_s``; grey levels)."""
+        t = np.atleast_1d(np.asarray(t_s, float))
+        if self.times_s.size < 2:
+            return np.zeros(t.shape)
+        ch = self.change.copy()
+        ch[0] = ch[1]
+        lo = np.searchsorted(self.times_s, t - within_s)
+        hi = np.maximum(lo + 1, np.searchsorted(self.times_s, t + within_s, side="right"))
+        return np.array([float(np.median(ch[a:b])) for a, b in zip(np.minimum(lo, ch.size - 1), hi)])
+
+
+def edge_sharpness(grey: np.ndarray) -> float:
+    """Edge sharpness of a grey uint8 frame (module docstring): 0.5 for a step edge, lower
+    the wider edges are spread; 0.0 when no edge is left but the picture has coarse contrast
+    (blurred away); NaN when the picture is flat."""
+    g = grey if grey.shape[1] == FRAME_WIDTH else cv2.resize(
+        grey, (FRAME_WIDTH, max(2, round(grey.shape[0] * FRAME_WIDTH / grey.shape[1]))), interpolation=cv2.INTER_AREA)
+    gf = g.astype(np.float32)
+    gx = cv2.Sobel(gf, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gf, cv2.CV_32F, 0, 1, ksize=3)
+    grad = cv2.magnitude(gx, gy) / 4.0  # Sobel's 1-2-1 weights sum to 4: grey levels per pixel
+    span = cv2.subtract(cv2.dilate(g, EDGE_WINDOW), cv2.erode(g, EDGE_WINDOW))
+    edges = span >= EDGE_CONTRAST
+    if edges.mean() < MIN_EDGE_SHARE:
+        coarse = cv2.resize(gf, (20, max(2, round(20 * gf.shape[0] / gf.shape[1]))), interpolation=cv2.INTER_AREA)
+        return 0.0 if float(coarse.std()) >= FLAT_STD else float("nan")
+    return float(np.percentile(grad[edges] / span[edges].astype(np.float32), 90))
+
 
 def clip_verdict(q: ClipQuality, duration_s: float) -> str | None:
     """The rule of the module docstring: why a clip cannot be used, or None."""
@@ -102,7 +155,8 @@ def clip_verdict(q: ClipQuality, duration_s: float) -> str | None:
         return "black"
     if (q.clipped_share >= BLOWN_FRAME_SHARE).mean() >= BLOWN_CLIP_SHARE:
         return "overexposed"
-    if float(np.median(q.detail)) < OUT_OF_FOCUS_DETAIL:
+    measured = q.sharpness[~np.isnan(q.sharpness)]
+    if measured.size and float(np.median(measured)) < OUT_OF_FOCUS_SHARPNESS:
         return "out_of_focus"
     if duration_s >= MIN_FROZEN_S and q.change.size > 1 and (q.change[1:] < FROZEN_CHANGE).mean() >= FROZEN_CLIP_SHARE:
         return "frozen"
@@ -124,12 +178,10 @@ class QualityAnalyzer:
     def push(self, image: np.ndarray, t_s: float) -> None:
         g = cv2.cvtColor(rgb_frame(image), cv2.COLOR_RGB2GRAY)
         gf = g.astype(np.float32)
-        half = cv2.resize(gf, (max(2, gf.shape[1] // 2), max(2, gf.shape[0] // 2)), interpolation=cv2.INTER_AREA)
-        fine, coarse = float(cv2.Laplacian(gf, cv2.CV_32F).var()), float(cv2.Laplacian(half, cv2.CV_32F).var())
-        detail = fine / coarse if coarse > 1e-3 else 1.0  # no structure at all: nothing to call blurred
+        sharp = edge_sharpness(g)
         thumb = cv2.resize(gf, THUMB, interpolation=cv2.INTER_AREA)
         change = float(np.abs(thumb - self._thumbs[-1]).mean()) if self._thumbs else 0.0
-        self._rows.append((float(t_s), detail, float(gf.mean()), float((g < BLACK_LUMA).mean()),
+        self._rows.append((float(t_s), sharp, float(gf.mean()), float((g < BLACK_LUMA).mean()),
                            float((g >= CLIPPED_LUMA).mean()), change))
         self._thumbs.append(thumb)
 

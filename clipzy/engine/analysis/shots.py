@@ -37,6 +37,9 @@ from ..terms import TRANSITION_TYPES
 from .transitions import BRIGHT_LUMA, DARK_LUMA, FLAT_STD, SpanType, classify_span
 
 LONG_RANGE_S = 0.4  # the long-range difference compares frames this far apart (seconds)
+JUMP_MIN = 3.0  # frame-to-frame luma difference (0..255, 48×27) a jump needs ...
+JUMP_RATIO = 6.0  # ... and this many times its neighbours' (TransNetDetector)
+JUMP_FLOOR = 0.5  # neighbours' difference never counts as less than this (codec noise)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class ShotResult:
 # ---------------------------------------------------------------------------
 
 _ANY = frozenset(TRANSITION_TYPES)
+_CUT = frozenset({"cut"})
 
 
 class Candidate(NamedTuple):
@@ -305,7 +309,11 @@ class TransNetDetector(_Streaming):
 
     TransNetV2 proposes cuts and dissolve/fade spans (either head over ``threshold``,
     0..1); it does not see wipes, so a long-range luma difference on the same frames
-    proposes spans that are kept only when :func:`classify_span` types them as wipes.
+    proposes spans that are kept only when :func:`classify_span` types them as wipes. Nor
+    does it see every jump inside one take — a punch-in, or a jump cut in a static or slow
+    scene — so a frame whose difference to the previous one is at least :data:`JUMP_MIN`
+    grey levels and :data:`JUMP_RATIO` × that of its neighbours (two frames either side: a
+    flash or a shaky camera raises them too) proposes a cut, kept when typed as one.
     ``max_span_s``: longest transition kept in the buffer (seconds).
     """
 
@@ -329,14 +337,33 @@ class TransNetDetector(_Streaming):
         self.many: list[float] = []
         self._scan = 0  # next prediction index to scan for segments
         self._seg: tuple[int, int, float] | None = None  # open segment (first, last, peak)
+        self.step: list[float] = []  # mean |luma(t) − luma(t−1)| (0..255) per frame
+        self._prev_gray: np.ndarray | None = None
+        self._jump_scan = 1
 
     def push(self, image: np.ndarray, t_s: float) -> None:
         if image.shape[:2] != (transnet.HEIGHT, transnet.WIDTH):
             image = cv2.resize(image, (transnet.WIDTH, transnet.HEIGHT), interpolation=cv2.INTER_AREA)
         self._store(image, t_s)
+        gray = self._gray[-1]
+        self.step.append(0.0 if self._prev_gray is None else float(np.abs(gray - self._prev_gray).mean()))
+        self._prev_gray = gray
+        self._jumps(final=False)
         ready = (self.n - transnet.WINDOW + transnet.CONTEXT) // transnet.STEP + 1  # windows with all frames
         if ready - self._next_window >= self.batch:
             self._run(self._next_window + self.batch, final=False)
+
+    def _jumps(self, final: bool) -> None:
+        """Propose a cut at every frame that jumps (class docstring); looks two frames ahead."""
+        d = self.step
+        limit = len(d) - (0 if final else 2)
+        while self._jump_scan < limit:
+            t = self._jump_scan
+            nb = [d[j] for j in (t - 2, t - 1, t + 1, t + 2) if 1 <= j < len(d)]
+            ref = max(float(np.mean(nb)) if nb else 0.0, JUMP_FLOOR)
+            if d[t] >= JUMP_MIN and d[t] >= JUMP_RATIO * ref:
+                self._cands.append(Candidate(t - 1, t, float(np.clip(d[t] / (4 * JUMP_MIN), 0.5, 1.0)), _CUT))
+            self._jump_scan += 1
 
     def _window(self, i: int) -> np.ndarray:
         lo = i * transnet.STEP - transnet.CONTEXT
@@ -383,6 +410,7 @@ class TransNetDetector(_Streaming):
     def finish(self) -> ShotResult:
         """Run the remaining windows (last frame repeated as padding) and type the spans."""
         if self.n:
+            self._jumps(final=True)
             total = (self.n + transnet.STEP - 1) // transnet.STEP
             if total > self._next_window:
                 self._run(total, final=True)

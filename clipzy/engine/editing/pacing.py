@@ -215,6 +215,9 @@ def musical_cuts(template: TemplateBeats, song: SongGrid, target_s: float, min_g
     return MusicalCuts(cuts, lengths + [tail], [k in downs for k in beat_of], end_s, [-1] + origin)
 
 
+START_TOLERANCE_DB = 0.5  # stretches this close to the loudest count as loud as it
+OPENING_S = 2.0  # the opening a start must have loud, seconds
+OPENING_DROP_DB = 3.0  # how far under its stretch the opening may be
 ENERGY_STEP_S = 0.1  # energy envelope step, seconds
 
 
@@ -230,20 +233,28 @@ def energy_envelope(mono: np.ndarray, *, sr: int, step_s: float = ENERGY_STEP_S)
 
 def music_start(candidates_s: Sequence[float], times_s: np.ndarray, power: np.ndarray, *, needed_s: float,
                 duration_s: float) -> float:
-    """Where the edit starts in the song: the candidate (downbeat, else beat) that opens the
+    """Where the edit starts in the song: a candidate (downbeat, else beat) that opens the
     stretch of ``needed_s`` with the highest mean power — the chorus or the drop, not the intro.
+
     Only candidates with the whole stretch inside the song compete while any has it; without
-    candidates the start of the energy grid itself is searched. Ties: the earliest."""
+    candidates the start of the energy grid itself is searched. Every candidate whose
+    stretch is within :data:`START_TOLERANCE_DB` of the loudest and whose first
+    :data:`OPENING_S` are no more than :data:`OPENING_DROP_DB` under its stretch (it opens
+    loud: the drop itself, not a bar before it) qualifies; the earliest of them wins, so a
+    uniformly loud section starts where it begins."""
     cands = [float(c) for c in candidates_s if c >= 0] or [float(t) for t in times_s]
     if not cands or power.size == 0:
         return 0.0
     fitting = [c for c in cands if c + needed_s <= duration_s + 1e-6] or [min(cands)]
     cum = np.concatenate([[0.0], np.cumsum(power)])
 
-    def mean_power(c: float) -> float:
-        i0 = int(np.searchsorted(times_s, c - 1e-9))
-        i1 = max(i0 + 1, int(np.searchsorted(times_s, c + needed_s - 1e-9)))
-        i1 = min(i1, power.size)
-        return float((cum[i1] - cum[i0]) / max(1, i1 - i0))
+    def level_db(a: float, length_s: float) -> float:
+        i0 = min(int(np.searchsorted(times_s, a - 1e-9)), power.size - 1)
+        i1 = min(max(i0 + 1, int(np.searchsorted(times_s, a + length_s - 1e-9))), power.size)
+        return 10.0 * math.log10(max(1e-12, float((cum[i1] - cum[i0]) / max(1, i1 - i0))))
 
-    return max(fitting, key=lambda c: (mean_power(c), -c))
+    stretch = {c: level_db(c, needed_s) for c in fitting}
+    best = max(stretch.values())
+    good = [c for c in fitting if stretch[c] >= best - START_TOLERANCE_DB
+            and level_db(c, min(OPENING_S, needed_s)) >= stretch[c] - OPENING_DROP_DB]
+    return min(good) if good else max(fitting, key=lambda c: (stretch[c], -c))

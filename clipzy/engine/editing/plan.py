@@ -312,7 +312,7 @@ def _cuts(style: TemplateStyle, clips: Sequence[FootageClip], usable: list[int],
     template_shot = [o + 1 if o >= 0 else (0 if k == 0 else None) for k, o in enumerate(shot_origin)]
     motions = [style.motion_per_shot[j] if j is not None and j < len(style.motion_per_shot) else None
                for j in template_shot]
-    alloc = selection.allocate(len(lengths), clips, usable, order=cfg["footage_order"], shot_motion=motions)
+    alloc = selection.allocate(lengths, clips, usable, order=cfg["footage_order"], shot_motion=motions)
     longest = {u: max(b - a for a, b in clips[u].spans(fps)) for u in set(alloc)}
     pieces, shot_of, first_or_split, piece_beats = pacing.split_to_fit(
         lengths, [longest[u] for u in alloc], beats=shot_beats)
@@ -353,7 +353,8 @@ def _segments(clips: Sequence[FootageClip], fmt: OutputFormat, cuts: _Cuts, tran
         roi = clip.roi or RoiTrack.centre(float(clip.info.duration_seconds))
         scores = [selection.moment_scores(clip, roi, spans, cuts.motion[i]) for i in idx]
         got = selection.choose_starts([seg_len_s[i] for i in idx], [handles[i] for i in idx], spans, scores,
-                                      float(clip.info.duration_seconds), clip.info.frame_rate)
+                                      float(clip.info.duration_seconds), clip.info.frame_rate, quality=clip.quality,
+                                      adjacent=[i > 0 and cuts.clip[i - 1] == u for i in idx])
         ends = [e for _, e in spans]
         for i, a in zip(idx, got):
             starts[i] = a

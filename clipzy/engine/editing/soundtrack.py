@@ -243,7 +243,8 @@ def _stereo(x: np.ndarray | None, n: int) -> np.ndarray:
 
 def _music_bed(plan: EditPlan, n: int, *, template_path, music_path, control: Control) -> np.ndarray | None:
     """The music under the edit: the song from its start (faded out over the last beat when it
-    outlasts the edit), or the template's audio from its start (looped when shorter)."""
+    outlasts the edit: from the last beat at least half a beat before the end, since the edit
+    ends on a beat), or the template's audio from its start (looped when shorter)."""
     st = plan.soundtrack
     if st.uses_song and music_path is not None:
         start = int(round((st.music_start_s or 0.0) * SAMPLE_RATE))
@@ -252,8 +253,11 @@ def _music_bed(plan: EditPlan, n: int, *, template_path, music_path, control: Co
         if t is None:
             return None
         song = t.samples[start:]
-        beats = [b for b in plan.soundtrack_beats_s if b < n / SAMPLE_RATE - 1e-3]
-        fade = (n / SAMPLE_RATE - beats[-1]) if beats and song.shape[0] > n else None
+        end_s = n / SAMPLE_RATE
+        grid = sorted(float(b) for b in plan.soundtrack_beats_s)
+        period = float(np.median(np.diff(grid))) if len(grid) > 1 else 0.0
+        beats = [b for b in grid if b <= end_s - 0.5 * period - 1e-3]  # the edit ends on (or near) a beat
+        fade = (end_s - beats[-1]) if beats and song.shape[0] > n else None
         return fit_length(song, n, fade_out_s=fade)
     if st.source in ("template", "mix") and template_path is not None:
         t = decode_audio(template_path, sample_rate=SAMPLE_RATE, layout="stereo", control=control)
