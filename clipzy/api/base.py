@@ -6,13 +6,14 @@ shows what clients really get. A view sets the envelope's message with ``say()``
 """
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from marshmallow import RAISE, fields
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from .errors import http_error_response
+from .errors import ApiError, http_error_response
 from .schemas import ErrorEnvelopeSchema, SuccessEnvelopeBase
 
 _ENVELOPES: dict[type, type] = {}
@@ -78,3 +79,28 @@ class Api(_Api):
 
     def handle_http_exception(self, error):  # flask-smorest's own handler → our envelope
         return http_error_response(error)
+
+
+def require_json_object(limit_bytes: int) -> None:
+    """The request body must be a JSON object (400 INVALID_JSON) of at most ``limit_bytes``
+    (422 VALIDATION_ERROR: API.md has no code for an oversized JSON body; it fails validation
+    like any bad body). A body without Content-Length is read up to the limit, no further."""
+    if not request.is_json:
+        raise ApiError("INVALID_JSON", 400, "The request body must be JSON",
+                       f"Content-Type must be application/json, got {request.mimetype or '(none)'}")
+    too_large = ApiError("VALIDATION_ERROR", 422, "The request body is too large",
+                         f"a JSON body may have at most {limit_bytes} bytes",
+                         {"body": [f"Longer than maximum length {limit_bytes} bytes."]})
+    if (request.content_length or 0) > limit_bytes:
+        raise too_large
+    request.max_content_length = limit_bytes
+    try:
+        if len(request.get_data(cache=True)) >= limit_bytes:
+            raise too_large
+        body = request.get_json(silent=True)
+    except RequestEntityTooLarge:
+        raise too_large from None
+    except RecursionError:  # nesting deeper than the JSON parser's recursion limit
+        body = None
+    if not isinstance(body, dict):
+        raise ApiError("INVALID_JSON", 400, "The request body is not valid JSON", "expected a JSON object")

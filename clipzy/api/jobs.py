@@ -5,13 +5,12 @@ import math
 
 from flask import current_app, request, send_file
 from flask.views import MethodView
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..jobs import intake
 from ..jobs.payloads import job_payload, result_payload
 from ..storage import ARTIFACTS
 from ..store import JobStatus
-from .base import Blueprint, say
+from .base import Blueprint, require_json_object, say
 from .errors import ApiError
 from .schemas import JobCreateSchema, JobListArgsSchema, JobListSchema, JobResultSchema, JobSchema
 from .security import public_base, public_url
@@ -47,28 +46,9 @@ def get_job_or_404(job_id: str) -> dict:
 
 @blp.before_request
 def require_json_body():
-    """POST bodies of this blueprint must be JSON objects (400 INVALID_JSON otherwise)."""
+    """POST /jobs bodies must be JSON objects of at most 1 MiB (:func:`.base.require_json_object`)."""
     if request.method == "POST" and request.endpoint == "jobs.Jobs":
-        if not request.is_json:
-            raise ApiError("INVALID_JSON", 400, "The request body must be JSON",
-                           f"Content-Type must be application/json, got {request.mimetype or '(none)'}")
-        # API.md has no code for an oversized JSON body; it fails validation like any bad body.
-        too_large = ApiError("VALIDATION_ERROR", 422, "The request body is too large",
-                             f"a JSON body may have at most {JSON_BODY_LIMIT_BYTES} bytes",
-                             {"body": [f"Longer than maximum length {JSON_BODY_LIMIT_BYTES} bytes."]})
-        if (request.content_length or 0) > JSON_BODY_LIMIT_BYTES:
-            raise too_large
-        request.max_content_length = JSON_BODY_LIMIT_BYTES  # a body without Content-Length is cut off
-        try:
-            if len(request.get_data(cache=True)) >= JSON_BODY_LIMIT_BYTES:  # read up to the limit, no further
-                raise too_large
-            body = request.get_json(silent=True)
-        except RequestEntityTooLarge:
-            raise too_large from None
-        except RecursionError:  # nesting deeper than the JSON parser's recursion limit
-            body = None
-        if not isinstance(body, dict):
-            raise ApiError("INVALID_JSON", 400, "The request body is not valid JSON", "expected a JSON object")
+        require_json_object(JSON_BODY_LIMIT_BYTES)
 
 
 @blp.route("")

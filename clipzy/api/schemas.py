@@ -104,8 +104,10 @@ class JobCreateSchema(StrictSchema):
                              metadata={"description": "The footage (the first clip); may be left out with footage_video_ids"})
     footage_video_ids = fields.List(fields.String(validate=validate.Length(max=64)), validate=validate.Length(1, 50),
                                     metadata={"description": "v1.1: the footage clips in the user's order"})
-    style_id = fields.String(validate=validate.Length(max=64), metadata={"description": "v1.1: apply a saved style"})
-    music_audio_id = fields.String(validate=validate.Length(max=64), metadata={"description": "v1.1: the song to cut to"})
+    style_id = fields.String(validate=validate.Length(max=64), allow_none=True,
+                             metadata={"description": "v1.1: apply a saved style (null: none, as the Job shows it)"})
+    music_audio_id = fields.String(validate=validate.Length(max=64), allow_none=True,
+                                   metadata={"description": "v1.1: the song to cut to (null: none)"})
     template_video_id = fields.String(allow_none=True, validate=validate.Length(max=64),
                                       metadata={"description": "Absent: the upload's template; null: extract-only"})
     config = fields.Nested(JobConfigSchema, load_default=lambda: JobConfigSchema().load({}))

@@ -8,8 +8,7 @@ from flask.views import MethodView
 
 from ..jobs import intake
 from ..jobs.payloads import style_payload
-from .base import Blueprint, say
-from .errors import ApiError
+from .base import Blueprint, require_json_object, say
 from .schemas import StyleCreateSchema, StyleListArgsSchema, StyleListSchema, StyleSchema
 
 blp = Blueprint("styles", __name__, url_prefix="/api/v1/styles", description="Saved styles")
@@ -19,16 +18,15 @@ def services():
     return current_app.extensions["clipzy"]
 
 
+#: A Style DNA of a long template (beats, shots, overlays) stays well under this.
+STYLE_BODY_LIMIT_BYTES = 4 * 1024 * 1024
+
+
 @blp.before_request
 def require_json_body():
-    """POST bodies must be JSON objects (400 INVALID_JSON otherwise, as for POST /jobs)."""
-    if request.method != "POST":
-        return
-    if not request.is_json:
-        raise ApiError("INVALID_JSON", 400, "The request body must be JSON",
-                       f"Content-Type must be application/json, got {request.mimetype or '(none)'}")
-    if not isinstance(request.get_json(silent=True), dict):
-        raise ApiError("INVALID_JSON", 400, "The request body is not valid JSON", "expected a JSON object")
+    """POST bodies must be JSON objects of at most 4 MiB (as for POST /jobs)."""
+    if request.method == "POST":
+        require_json_object(STYLE_BODY_LIMIT_BYTES)
 
 
 @blp.route("")

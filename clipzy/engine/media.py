@@ -399,16 +399,30 @@ def probe_audio(path: str | os.PathLike[str]) -> AudioInfo:
         if duration <= 0 and container.duration:
             duration = container.duration / 1_000_000
         if not math.isfinite(duration) or duration <= 0:
+            duration = _decoded_seconds(container, stream, first)
+        if duration <= 0:
             raise InvalidMediaError("the audio stream has no duration")
         name = container.format.name
         fmt = AUDIO_FORMATS.get(name, name.split(",")[0])
-        if fmt == "m4a" and container.streams.video:
-            fmt = _container_format(path, name)  # an mp4/mov video given as a song
+        if fmt == "mkv" or (fmt == "m4a" and container.streams.video):
+            fmt = _container_format(path, name)  # an mp4/mov video given as a song; webm vs mkv
         bit_rate = container.bit_rate or stream.bit_rate
         return AudioInfo(duration_seconds=duration, sample_rate=int(ctx.sample_rate or first.sample_rate),
-                         channels=int(ctx.channels or first.layout.nb_channels), codec=ctx.name, format=fmt,
+                         channels=int(ctx.channels or first.layout.nb_channels),
+                         codec=getattr(ctx.codec, "canonical_name", None) or ctx.name, format=fmt,
                          bitrate_kbps=int(round(bit_rate / 1000)) if bit_rate else None,
                          has_video=bool(container.streams.video))
+
+
+def _decoded_seconds(container: Any, stream: Any, first: Any) -> float:
+    """Seconds of audio in ``stream`` counted by decoding it (for containers that do not say)."""
+    samples, rate = first.samples, first.sample_rate or stream.codec_context.sample_rate
+    try:
+        for frame in container.decode(stream):
+            samples += frame.samples
+    except Exception:  # a damaged tail: what decoded counts
+        pass
+    return samples / float(rate) if rate else 0.0
 
 
 @dataclass(frozen=True)

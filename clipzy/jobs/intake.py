@@ -153,7 +153,7 @@ def store_video(services, config: dict, *, temp_path: str, filename: str | None,
 
 def store_audio(services, config: dict, *, temp_path: str, filename: str | None) -> dict:
     """Check, probe, move into place and record a song upload; returns the audio row."""
-    name, ext = _checked_name(filename, AUDIO_EXTENSIONS)
+    name, _ = _checked_name(filename, AUDIO_EXTENSIONS)
     size = _checked_size(config, temp_path)
     try:
         info = probe_audio(temp_path)
@@ -164,7 +164,7 @@ def store_audio(services, config: dict, *, temp_path: str, filename: str | None)
         raise Refused("MEDIA_LIMIT_EXCEEDED", 422, "The song is too long",
                       f"duration {info.duration_seconds:.1f} s exceeds MAX_VIDEO_DURATION_SECONDS={limit_s:g}")
     audio_id = new_id("aud")
-    storage_name = f"{audio_id}.{ext}"
+    storage_name = f"{audio_id}.{info.format}"  # the probed format, never the upload's extension
     return _moved_and_recorded(services, temp_path, storage_name, lambda: services.store.insert_audio(
         audio_id=audio_id, filename=name, file_size_bytes=size, metadata=info.metadata(), storage_name=storage_name))
 

@@ -41,12 +41,13 @@ thumbnails: the pictures either side must differ by at least :data:`CUT_DIFFEREN
 absolute difference of 32×18 grey thumbnails, 0–255) and by :data:`NATURAL_FACTOR` × the
 take's own change between samples there. ``bench/cut_difference.py`` joins long takes of the
 shared clips to later moments of themselves and asks the shot detector: every jump whose
-thumbnails differ by ≥ 20 was seen as a cut (10 of 10), none under it (0 of 32: static motion
-graphics and slow scenes do not change in 1–4 s). The moment search prefers starts whose
+thumbnails differ by ≥ 20 was seen as a cut (10 of 10), 9 of the 32 under it (static motion
+graphics and slow scenes hardly change in 1–4 s). The moment search prefers starts whose
 cut reads (:data:`READ_BONUS`); when none does, the incoming segment changes its framing: a
 punch-in of :data:`PUNCH_IN` × (or back out when the previous one was punched in), as editors
-do with one camera — which viewers read as a cut, though the shot detector sees only some
-(3 of 12 punch-ins in the same bench), so another clip is the surest cut of all.
+do with one camera — which viewers read as a cut, though the shot detector sees only half
+of them (6 of 12 in the same bench: it misses punch-ins on shaky handheld footage), so
+another clip is the surest cut of all.
 """
 from __future__ import annotations
 
