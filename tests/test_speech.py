@@ -135,3 +135,56 @@ def test_analyse_audio_speech_fields_and_enhance(silero, espeak_ok):
     assert a_dull.music_present is False and a_dull.tempo_bpm is None  # speech alone is not music
     assert audio.presence_db(speech.to_16k(bright, sr=48000), a_bright.speech_segments_s) > \
         audio.presence_db(speech.to_16k(dull, sr=48000), a_dull.speech_segments_s) + 6
+
+
+# -- enhance_speech: measured on the voice, not on the bed (audio.py module docstring) ----------------
+
+@pytest.mark.parametrize("bed,bed_db", [(None, 0.0), ("music", -10.0), ("white", -10.0), ("pads", -15.0),
+                                        ("noise", -20.0), ("white", -20.0)])
+def test_unboosted_voice_is_not_enhanced(silero, espeak_ok, bed, bed_db):
+    # an un-EQ'd voice, over silence or a bed at −10..−20 dB, has no emphasised speech band
+    x, _truth = S.speech_mix(4, sr=SR, bed=bed, bed_db=bed_db, seed=5)
+    a = audio.analyse_speech(AudioTrack(x[:, None], SR, "mono"), models=silero)
+    assert a.speech_ratio >= 0.5 and a.enhance_speech is False, (getattr(a, "presence_db", None), a.speech_segments_s)
+
+
+@pytest.mark.parametrize("voice,bed,bed_db", [("boost6", "music", -10.0), ("boost6", "white", -15.0),
+                                              ("boost10", "pads", -20.0), ("broadcast", "noise", -10.0),
+                                              ("broadcast", None, 0.0)])
+def test_boosted_voice_is_enhanced(silero, espeak_ok, voice, bed, bed_db):
+    x, _ = S.speech_mix(4, sr=SR, bed=bed, bed_db=bed_db, seed=6, voice_fx=S.voice_eq(voice))
+    a = audio.analyse_speech(AudioTrack(x[:, None], SR, "mono"), models=silero)
+    assert a.enhance_speech is True, (getattr(a, "presence_db", None), a.speech_segments_s)
+
+
+@pytest.mark.parametrize("bed", ["white", "music", "noise"])
+def test_presence_is_the_voices_not_the_beds(espeak_ok, bed):
+    # the bed spectrum measured outside speech is taken out: the presence of a voice
+    # over a bed at −10 dB reads within 0.5 dB of the same voice alone, bright bed or dark
+    clean, truth = S.speech_mix(4, sr=SR, seed=7)
+    mixed, _ = S.speech_mix(4, sr=SR, bed=bed, bed_db=-10.0, seed=7)
+    p_clean, p_mixed = audio.presence_db(clean, truth), audio.presence_db(mixed, truth)
+    assert p_clean is not None and p_mixed == pytest.approx(p_clean, abs=0.5)
+
+
+def test_presence_follows_a_ducked_bed(espeak_ok):
+    # produced reels duck the music 6 dB while someone talks: the bed measured between
+    # the words is scaled to its level under the voice (read below any voice, 20–80 Hz)
+    from scipy.ndimage import uniform_filter1d
+
+    clean, truth = S.speech_mix(4, sr=SR, seed=9)
+    bed = S.drum_track(110.0, clean.size / SR + 0.1, sr=SR, seed=9).audio[: clean.size]
+    bed = bed * S.db_to_amp(-26.0) / np.sqrt(np.mean(bed ** 2))  # 6 dB under the voice's −20 dBFS
+    t = np.arange(clean.size) / SR
+    talking = np.zeros(clean.size)
+    for a, e in truth:
+        talking[(t >= a - 0.1) & (t < e + 0.1)] = 1.0
+    gain = 1.0 - 0.5 * uniform_filter1d(talking, int(0.1 * SR))  # −6 dB under speech, 100 ms ramps
+    ducked = (clean + bed * gain).astype(np.float32)
+    assert audio.presence_db(ducked, truth) == pytest.approx(audio.presence_db(clean, truth), abs=1.0)
+
+
+def test_presence_not_measurable_under_a_loud_bed(espeak_ok):
+    # a voice 10 dB under white noise: its presence band cannot be told from the bed's
+    x, truth = S.speech_mix(3, sr=SR, bed="white", bed_db=10.0, seed=8)
+    assert audio.presence_db(x, truth) is None

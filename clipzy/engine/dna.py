@@ -126,6 +126,10 @@ class BeatsSchema(ma.Schema):
     downbeat_times_ms = fields.List(fields.Integer(), required=True)
     beats_per_bar = fields.Integer(allow_none=True, required=True)
     tempo_confidence = fields.Float(allow_none=True, required=True)
+    # the other metrical level (half or double tempo; analysis/beats.py, rule 5): written
+    # with a tempo (null/empty when that level has too few beats), absent without one
+    alternative_tempo_bpm = fields.Float(allow_none=True, load_default=None)
+    alternative_beat_times_ms = fields.List(fields.Integer(), load_default=list)
 
 
 class LoudnessSchema(ma.Schema):
@@ -325,11 +329,15 @@ def audio_fields(a: AudioAnalysis) -> dict[str, Any]:
 
     detected = [{"timestamp_ms": _ms(t), "confidence": round(float(c), 3), "frequency": b}
                 for t, c, b in zip(a.beat_times_s, a.beat_confidence, a.beat_band)]
+    beats = {"beat_times_ms": ms(a.beat_times_s), "downbeat_times_ms": ms(a.downbeat_times_s),
+             "beats_per_bar": a.beats_per_bar, "tempo_confidence": r(a.tempo_confidence, 3)}
+    if a.tempo_bpm is not None:  # the other metrical level exists only beside a tempo
+        beats["alternative_tempo_bpm"] = r(a.alternative_tempo_bpm)
+        beats["alternative_beat_times_ms"] = ms(a.alternative_beat_times_s)
     return {
         "tempo_bpm": r(a.tempo_bpm),
         "detected_beats": detected,
-        "beats": {"beat_times_ms": ms(a.beat_times_s), "downbeat_times_ms": ms(a.downbeat_times_s),
-                  "beats_per_bar": a.beats_per_bar, "tempo_confidence": r(a.tempo_confidence, 3)},
+        "beats": beats,
         "loudness": {"integrated_lufs": r(a.integrated_lufs), "loudness_range_lu": r(a.loudness_range_lu),
                      "true_peak_dbtp": r(a.true_peak_dbtp), "speech_ratio": r(a.speech_ratio, 3),
                      "music_present": a.music_present},

@@ -135,6 +135,7 @@ class DrumTrack:
     beats_per_bar: int = 4
     kick_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     snare_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    name: str = ""
 
 
 def _beat_grid(bpms: list[float], durations_s: list[float], offset_s: float) -> np.ndarray:
@@ -257,6 +258,28 @@ def compress(x: np.ndarray, *, threshold_db: float = -30.0, ratio: float = 6.0, 
     return y.astype(np.float32)
 
 
+def broadcast_voice(x: np.ndarray, sr: int = 48000) -> np.ndarray:
+    """A broadcast-style voice chain: 2nd-order 90 Hz high-pass, +6 dB presence peak at
+    3 kHz (Q 0.9), +3 dB high shelf at 6 kHz, then a 4:1 compressor at −24 dBFS."""
+    b, a = signal.butter(2, 90.0, btype="high", fs=sr)
+    y = signal.lfilter(b, a, np.asarray(x, np.float64))
+    y = peaking_eq(y, 6.0, 3000.0, 0.9, sr=sr)
+    bs, as_ = _rbj_shelf(3.0, 6000.0, sr, high=True)
+    y = signal.lfilter(bs, as_, y)
+    return compress(y, threshold_db=-24.0, ratio=4.0, sr=sr)
+
+
+def voice_eq(kind: str):
+    """A ``voice_fx`` for :func:`speech_mix`: "plain" (None), "dull" (−6 dB at 2.5 kHz),
+    "boost6" / "boost10" (+6 / +10 dB peaking at 2.5 kHz, Q 0.7), "broadcast"."""
+    if kind == "plain":
+        return None
+    if kind == "broadcast":
+        return broadcast_voice
+    gain = {"dull": -6.0, "boost6": 6.0, "boost10": 10.0}[kind]
+    return lambda x, sr: peaking_eq(x, gain, 2500.0, 0.7, sr=sr)
+
+
 def resample(x: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:
     if sr_from == sr_to:
         return x.astype(np.float32)
@@ -301,10 +324,14 @@ def espeak(text: str, *, sr: int = 48000, voice: str = "en", speed_wpm: int = 16
 
 
 def speech_mix(n_utterances: int = 4, *, sr: int = 16000, gap_s: float = 1.5, lead_s: float = 1.0,
-               bed: str | None = None, bed_db: float = -12.0, seed: int = 0):
-    """Utterances at known offsets over an optional bed ("music", "noise" or None).
+               bed: str | None = None, bed_db: float = -12.0, seed: int = 0, voice_fx=None):
+    """Utterances at known offsets over an optional bed: "music" (110 BPM drums and
+    chords), "pads" (96 BPM drums under a bright pad), "noise" (pink), "white" (a
+    bright noise bed) or None.
 
-    Speech is normalised to a −20 dBFS RMS; the bed's RMS sits ``bed_db`` relative to it.
+    ``voice_fx`` (a function of (audio, sr)) processes each utterance before it is
+    mixed (e.g. a presence EQ: the bed is left as it is). Speech is then normalised to
+    a −20 dBFS RMS; the bed's RMS sits ``bed_db`` relative to it.
     Returns (audio, [(start_s, end_s), ...]) or None without espeak-ng.
     """
     parts = []
@@ -314,6 +341,8 @@ def speech_mix(n_utterances: int = 4, *, sr: int = 16000, gap_s: float = 1.5, le
         u = espeak(SENTENCES[i % len(SENTENCES)], sr=sr)
         if u is None:
             return None
+        if voice_fx is not None:
+            u = np.asarray(voice_fx(u, sr), np.float32)
         u = u * db_to_amp(-20.0) / np.sqrt(np.mean(u ** 2))
         parts.append((t, u))
         truth.append((t, t + u.size / sr))
@@ -326,8 +355,12 @@ def speech_mix(n_utterances: int = 4, *, sr: int = 16000, gap_s: float = 1.5, le
     if bed is not None:
         if bed == "music":
             b = drum_track(110.0, n / sr + 0.1, sr=sr, seed=seed).audio[:n]
+        elif bed == "pads":
+            b = pattern_track(96.0, "backbeat", n / sr + 3.0, sr=sr, bed="pad", bed_db=0.0, seed=seed).audio[:n]
         elif bed == "noise":
             b = pink_noise(n / sr, sr=sr, seed=seed)
+        elif bed == "white":
+            b = white_noise(n / sr, sr=sr, seed=seed)
         else:
             raise ValueError(f"unknown bed {bed!r}")
         b = b * db_to_amp(-20.0 + bed_db) / np.sqrt(np.mean(b ** 2))
@@ -392,3 +425,174 @@ def steady_set(n: int = 8, *, duration_s: float = 12.0, sr: int = 48000, lo: flo
     tempi = np.linspace(lo, hi, n)
     return [drum_track(float(b), duration_s, sr=sr, swing=(k % 3) / 6, jitter_s=0.01, seed=seed + k,
                        offset_s=0.3) for k, b in enumerate(tempi)]
+
+
+# ---------------------------------------------------------------------------
+# The widened beat-tracking set: patterns on a 16th grid, beds, intros
+# ---------------------------------------------------------------------------
+
+# Patterns on a 4/4 bar of 16 sixteenth steps (step s sits s/4 of a beat after the bar
+# start): {"kick"|"snare"|"hat": ((step, gain), ...)}. ``bpm`` of pattern_track is the
+# beat (quarter-note) tempo of the pattern as written here; every pattern has its
+# backbeat (snare on alternate beats, or on beat 3 for the half-time feel) written in.
+_EIGHTH_HATS = tuple((s, 0.6 if s % 4 == 0 else 0.4) for s in range(0, 16, 2))
+_SIXTEENTH_HATS = tuple((s, (0.6, 0.3, 0.45, 0.3)[s % 4]) for s in range(16))
+PATTERNS: dict[str, dict[str, tuple[tuple[int, float], ...]]] = {
+    # rock/pop backbeat: kick 1 and 3, snare 2 and 4, hats on eighths
+    "backbeat": {"kick": ((0, 1.0), (8, 0.8)), "snare": ((4, 1.0), (12, 1.0)), "hat": _EIGHTH_HATS},
+    # drum-and-bass two-step: kick on 1 and the "and" of 3, snare on 2 and 4, a ghost
+    # snare on the last sixteenth of beat 2; never a kick on beats 2–4
+    "dnb": {"kick": ((0, 1.0), (10, 0.9)), "snare": ((4, 1.0), (7, 0.25), (12, 1.0)), "hat": _EIGHTH_HATS},
+    # broken beat: kick 1, the "a" of 2 and the "and" of 3; snare 2 and 4; 16th hats
+    "broken": {"kick": ((0, 1.0), (7, 0.7), (10, 0.9)), "snare": ((4, 1.0), (12, 1.0), (15, 0.3)),
+               "hat": _SIXTEENTH_HATS},
+    # half-time feel: kick on 1 (and the "and" of 3), the snare only on beat 3, hats on eighths
+    "halftime": {"kick": ((0, 1.0), (10, 0.7)), "snare": ((8, 1.0),), "hat": _EIGHTH_HATS},
+    # sparse kicks: one kick a bar, snare 2 and 4, hats on eighths
+    "sparse": {"kick": ((0, 1.0),), "snare": ((4, 0.9), (12, 0.9)), "hat": _EIGHTH_HATS},
+    # dense 16th hats over a backbeat
+    "hats16": {"kick": ((0, 1.0), (8, 0.8)), "snare": ((4, 1.0), (12, 1.0)), "hat": _SIXTEENTH_HATS},
+    # four-on-the-floor: kick on every beat, snare/clap 2 and 4, open hat on the off-beats
+    "four": {"kick": ((0, 1.0), (4, 1.0), (8, 1.0), (12, 1.0)), "snare": ((4, 0.7), (12, 0.7)),
+             "hat": ((2, 0.6), (6, 0.6), (10, 0.6), (14, 0.6))},
+}
+
+
+def _pad(n: int, start_s: float, sr: int, level: float, seed: int) -> np.ndarray:
+    """A slow-attack pad: detuned triads (7 partials, 0.6 s attack) changing every 4 s."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / sr
+    chord = (np.maximum(t - start_s, 0.0) // 4.0).astype(int) % len(_CHORDS)
+    out = np.zeros(n)
+    for voice in range(3):
+        freqs = np.array([c[voice] for c in _CHORDS])[chord]
+        for detune in (0.997, 1.003):
+            ph = 2 * np.pi * np.cumsum(freqs * detune) / sr + rng.uniform(0, 2 * np.pi)
+            for k in range(1, 8):
+                out += np.sin(k * ph) / k
+    env = (1 - np.exp(-np.maximum(t - start_s, 0.0) / 0.6)) * (t >= start_s)
+    return (out * env * level / 6).astype(np.float32)
+
+
+def _bed(kind: str | None, n: int, sr: int, downbeats: np.ndarray, start_s: float, seed: int) -> np.ndarray:
+    """The bed under the drums (before level matching): chords, pad, pink/white noise or nothing."""
+    if kind is None:
+        return np.zeros(n)
+    if kind == "chords":
+        return _chord_bed(n, downbeats, sr, 1.0).astype(np.float64)
+    if kind == "pad":
+        return _pad(n, start_s, sr, 1.0, seed).astype(np.float64)
+    if kind in ("pink", "white"):
+        gen = pink_noise if kind == "pink" else white_noise
+        return gen(n / sr, sr=sr, seed=seed + 7)[:n].astype(np.float64)
+    raise ValueError(f"unknown bed {kind!r}")
+
+
+def pattern_track(bpm: float, pattern: str = "backbeat", duration_s: float = 12.0, *, sr: int = 48000,
+                  swing: float = 0.0, jitter_s: float = 0.0, bed: str | None = "chords", bed_db: float = -6.0,
+                  intro_bars: int = 0, intro: str = "pads", offset_s: float = 0.3, seed: int = 0,
+                  level_dbfs: float = -12.0, name: str = "") -> DrumTrack:
+    """Drums playing ``PATTERNS[pattern]`` at ``bpm`` (beats per minute of the written beat).
+
+    ``swing`` (0..1/3 of a beat) delays the off-beat eighths by ``swing`` beats, and with
+    16th hats the odd sixteenths by ``swing``/2 beats. ``jitter_s``: each hit moves by a
+    uniform amount in ±jitter_s and its gain by a factor in 0.85–1.0 (seeded). ``bed``:
+    "chords" (triads changing each bar), "pad" (slow-attack pad), "pink"/"white" noise, or
+    None; its RMS sits ``bed_db`` dB relative to the drums' RMS (over the drums' part).
+    ``intro_bars`` bars before the drums hold only the bed ("pads") or only the hats
+    ("hats"). Beats start at ``offset_s``.
+
+    Truth (seconds): ``beat_times_s`` are the written beats from where a pulse sounds
+    (the first hat of a hats intro, else the first kick), exact (jitter moves hits only);
+    ``downbeat_times_s`` the first beat of every bar from there; ``kick_times_s`` /
+    ``snare_times_s`` the hits' nominal times. For "halftime" the beat stays the written
+    one (its backbeat would sit at bpm/2, below the 70 BPM a dancer claps).
+    """
+    if pattern not in PATTERNS:
+        raise ValueError(f"unknown pattern {pattern!r}")
+    if intro not in ("pads", "hats"):
+        raise ValueError(f"unknown intro {intro!r}")
+    rng = np.random.default_rng(seed)
+    period = 60.0 / bpm
+    n_bars = int(np.floor(duration_s / (4 * period) + 1e-9))
+    n = round((offset_s + n_bars * 4 * period + 0.4) * sr)
+    bar_starts = offset_s + np.arange(n_bars) * 4 * period
+    sixteenth_swing = len(PATTERNS[pattern]["hat"]) == 16
+    out = np.zeros(n)
+    nominal: dict[str, np.ndarray] = {}
+    for voice in ("kick", "snare", "hat"):
+        steps = np.array([s for s, _ in PATTERNS[pattern][voice]], float)
+        gains = np.array([g for _, g in PATTERNS[pattern][voice]], float)
+        first_bar = 0 if (voice == "hat" and intro == "hats") else intro_bars
+        bars = bar_starts[first_bar:]
+        shift = np.where(steps % 2 == 1, swing / 2, 0.0) if sixteenth_swing else np.where(steps % 4 == 2, swing, 0.0)
+        t = (bars[:, None] + (steps / 4 + shift)[None, :] * period).ravel()
+        g = np.tile(gains, bars.size)
+        nominal[voice] = t
+        if jitter_s > 0:
+            t = t + rng.uniform(-jitter_s, jitter_s, t.size)
+            g = g * rng.uniform(0.85, 1.0, t.size)
+        hit = {"kick": _kick(sr), "snare": _snare(sr, rng), "hat": _hat(sr, rng)}[voice]
+        out += _place(n, t, g, hit, sr)
+    beats_all = offset_s + np.arange(n_bars * 4) * period
+    first = 0 if intro == "hats" else intro_bars
+    drums_part = slice(int(bar_starts[min(intro_bars, n_bars - 1)] * sr), n)
+    drum_rms = np.sqrt(np.mean(out[drums_part] ** 2))
+    b = _bed(bed, n, sr, bar_starts, offset_s, seed)
+    if bed is not None:
+        b *= drum_rms * db_to_amp(bed_db) / max(1e-12, np.sqrt(np.mean(b[drums_part] ** 2)))
+    out += b
+    out *= db_to_amp(level_dbfs) / max(1e-9, np.max(np.abs(out)))
+    return DrumTrack(out.astype(np.float32), sr, beats_all[first * 4:], bar_starts[first:], float(bpm), 4,
+                     np.sort(nominal["kick"]), np.sort(nominal["snare"]), name or f"{pattern}-{bpm:g}")
+
+
+def widened_set(*, sr: int = 48000, duration_s: float = 12.0, subset: bool = False,
+                variant: int = 0) -> list[DrumTrack]:
+    """The widened steady set (seeded, deterministic): every pattern of :data:`PATTERNS`
+    over its tempo range, straight and swung, with chords, pads, pink and white noise beds,
+    and pads-only / hats-only intros (the intro comes on top of ``duration_s``).
+    ``subset``: every 4th track (a representative sample for fast tests); the full set is
+    for bench/audio.py. ``variant`` > 0 gives a held-out set of the same kinds: tempi
+    moved by 2.5·variant BPM (wrapped round inside each kind's range), other seeds, and
+    the swing, bed and bed level cycles shifted by ``variant``.
+
+    Half-time feels stop at 135 BPM: from 140 on their backbeat (snare on 3) sits at ≥ 70
+    BPM, which a dancer claps, so the beat is that level, not the written one."""
+    specs: list[dict] = []
+    beds = ("chords", "pad", "pink", "white", None)
+
+    def add(pattern: str, tempi, **kw) -> None:
+        tempi = [float(b) for b in tempi]
+        lo, width = min(tempi), max(tempi) - min(tempi) + 2.5
+        for bpm in tempi:
+            k = len(specs) + variant
+            spec = {"pattern": pattern, "bpm": lo + (bpm - lo + 2.5 * variant) % width,
+                    "swing": (0.0, 1 / 6, 0.0, 1 / 3)[k % 4] if pattern != "dnb" else (0.0, 0.0, 1 / 12)[k % 3],
+                    "bed": beds[k % len(beds)], "bed_db": (-6.0, -12.0, -18.0)[k % 3], "jitter_s": 0.008,
+                    "seed": 1000 + 100 * variant + len(specs)}
+            spec.update(kw)
+            specs.append(spec)
+
+    add("backbeat", range(70, 181, 10))
+    add("four", range(118, 135, 4))
+    add("dnb", range(160, 191, 5))
+    add("broken", range(160, 191, 10))
+    add("halftime", range(85, 136, 10))
+    add("sparse", range(80, 171, 15))
+    add("hats16", range(70, 131, 10))
+    add("backbeat", (96, 128, 150, 174), intro_bars=2, intro="pads", bed="pad")
+    add("backbeat", (100, 140, 165), intro_bars=2, intro="hats", bed="chords")
+    add("dnb", (172, 186), intro_bars=2, intro="hats", bed="pink", bed_db=-12.0)
+    chosen = specs[::4] if subset else specs
+    out = []
+    for s in chosen:
+        s = dict(s)
+        bpm, pattern = s.pop("bpm"), s.pop("pattern")
+        tag = f"{pattern}-{bpm:g}-sw{s['swing']:.2f}-{s['bed']}{'' if s['bed'] is None else int(s['bed_db'])}"
+        length = duration_s
+        if s.get("intro_bars"):
+            tag += f"-intro-{s['intro']}"
+            length += s["intro_bars"] * 4 * 60.0 / bpm  # the intro comes on top of duration_s of drums
+        out.append(pattern_track(bpm, pattern, length, sr=sr, name=tag, **s))
+    return out

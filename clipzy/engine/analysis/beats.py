@@ -11,23 +11,62 @@ before it sounds; the envelope is therefore delayed by ONSET_DELAY_FRAMES = 2 fr
 (23.2 ms), calibrated once on synthetic kick/snare/hat onsets (median beat error after
 compensation within ±3 ms at 98–170 BPM).
 
-Metrical level rule (stock estimators land at half or double tempo):
+Metrical level (stock estimators land at half or double tempo, or on a 3:2 figure). The
+beat reported is the level a dancer claps: the one at which the kick/snare backbeat falls
+on the beats, inside the preferred range PREFERRED_BPM = 70–180 BPM where the music
+allows; the other level (half or double) is kept as the alternative.
 1. librosa's tempogram estimate T0 (log-normal prior at 120 BPM) is folded by octaves
-   into the range of written tempi of typical music, [70, 189) BPM.
-2. Beats are tracked at T. On the low+mid band onset (kick and snare; hats excluded)
-   we compare the median strength at the beats (on) with that at the midpoints
-   between beats (mid), and the median strength of even against odd beats.
-   - mid ≥ 0.5·on and 2T ≤ 200: the midpoints carry kicks/snares → the beat is twice
-     as fast (T := 2T).
-   - otherwise, if min(even, odd) < 0.35·max(even, odd) and T/2 ≥ 60: every other beat
-     carries only hats → the beat is half as fast (T := T/2).
-   The beat level is thus the level at which every beat carries a low/mid onset and the
-   off-beats do not — the kick/snare backbeat convention of popular music.
+   into [70, 189) BPM.
+   1b. Rescan: the beat period in that range whose multiples (1, 2 and 4 beats) the
+   onset envelope's autocorrelation carries best (0.1-frame steps, the sum of the
+   autocorrelation at the multiples); when its pulse clarity C (below) exceeds that of
+   T0 by more than RESCAN_MARGIN = 0.1, it replaces T0 (librosa can lock to a 3:2 or
+   6:5 figure of a half-time or swung pattern).
+2. Beats are tracked at T (grid clean-up below). A beat or a midpoint between two beats
+   carries a kick/snare hit when its bass (kick) or mid (snare) onset within ±2 frames
+   reaches floor + HIT_SHARE·(p90 − floor) of that band (floor: the band's median,
+   p90: its 90th percentile at beats and midpoints); shares are counted from the first
+   to the last beat with a hit.
+   - midpoints with hits ≥ DOUBLE_MID_COVER (35 %): the backbeat snare or the kick sits
+     between the beats, so the beat is twice as fast: T := 2T when 2T ≤ MAX_DOUBLED_BPM
+     (200; drum-and-bass at 160–190 BPM is reported at its written tempo), else the
+     double level is the alternative.
+   - otherwise, when one parity of beats has hits on ≤ HALVE_WEAK_COVER (30 %) of its
+     beats and the other on HALVE_CONTRAST (20 points) more: every other beat carries no
+     kick or snare, so the beat is half as fast: T := T/2 when T/2 ≥ 70 BPM (less
+     LEVEL_SLACK, 2 %), else the half level is the alternative (a half-time feel, snare
+     on 3, at 85–135 BPM keeps its written tempo: its backbeat would sit at 43–68 BPM;
+     from ~137 BPM on its backbeat is ≥ 70 BPM and is reported).
+   Measured on tests.synth.audio.widened_set, variants 0–2 (backbeat, four-on-the-floor,
+   drum-and-bass two-step, broken beat, half-time, sparse kicks, 16th hats; beds and
+   intros; 171 tracks): at the written level ≤ 32 % of midpoints carry a hit (the kick
+   on the "and" of 3), one level slower ≥ 44 %; one level faster the weaker parity has
+   ≤ 25 % hits and the other ≥ 56 points more; at the written level the weaker parity
+   keeps ≥ 44 % (sparse kicks, drum-and-bass) unless it is a half-time feel (0 %).
 3. The reported tempo is 60 / P with P the median over the track of the 8-beat mean
    inter-beat interval of the tracked beats (frame quantisation / 8 ≈ 0.4 % at 180 BPM).
 4. A local tempo curve (tempogram, octave-aligned to T, 3 s median filter) that moves
-   more than 4 % from T for at least 3 s switches beat tracking to librosa's
-   time-varying tempo (tempo steps, rubato).
+   more than 4 % from T for at least 3 s, and stays at T for as long elsewhere, switches
+   beat tracking to librosa's time-varying tempo (tempo steps, rubato) — unless the
+   steady beats there keep both their spacing (within 4 %) and their onsets (mean onset
+   strength ≥ STEADY_FIT_SHARE = 0.6 of the others'): then the tempogram wandered to a
+   3:4 or 2:3 figure of steady music.
+5. The alternative level: the octave that rule 2 weighed — the half after doubling, the
+   double after halving, the refused level after a refused doubling or halving — else
+   the octave nearer 120 BPM (the half for T ≥ 120 BPM, the double below). Its grid: the
+   half keeps every other beat (the parity holding the downbeats, else the one with more
+   kick/snare onset); the double adds, between each two beats, the strongest onset within
+   MID_SNAP = 0.2 beat of the midpoint (the midpoint where there is none). Null (None,
+   empty) when there is no tempo.
+
+Grid clean-up: librosa's DP (tightness TIGHTNESS = 100) is pulled to strong off-beat
+onsets (a syncopated kick, a swung hat, a noise bed starting). On a steady tempo each
+beat further than OFF_GRID = 0.1 beat from the grid of its REGULARISE_REACH = 8
+neighbours on either side (period: the median of the slopes (b[j+m] − b[j])/m, m = 2,
+4, 6, 8, over 16 beats on either side; place: the median of the neighbours' b[j] +
+(i − j)·period) moves onto that grid, in two passes. The grid is then trimmed to the part
+the music carries (see ``_trim``): the DP extrapolates it into silence, fades, noise
+beds and pads-only intros.
 
 Downbeats: for each beat an accent = z(bass onset at the beat) + z(chroma change at the
 beat: cosine distance of the mean chroma over the beat before and after). For bar
@@ -43,16 +82,26 @@ whole-band energy jump, so a kick under a hi-hat is bass, a snare under a hi-hat
 a hi-hat alone treble.
 
 Music presence (documented detector, no learned model):
-  pulse clarity C = normalised autocorrelation of the (mean-removed) onset strength at
-  the beat period (0–1); tonal share S = share of active frames, outside the speech
-  segments found by the VAD, whose 150 Hz–4 kHz energy lies mostly (≥ 50 %) in spectral
-  peaks ≥ 10 dB above the local (31-bin) mean of the dB spectrum — held notes and
-  chords; noise of any colour almost never has such peaks (P < 0.4 % per bin).
+  pulse clarity C = the largest unbiased normalised autocorrelation, within ±2 frames of
+  1, 2 or 4 beat periods (PULSE_LAG_BEATS; those that fit 4 times in the track), of the
+  onset strength less its 0.5 s running median (half-wave rectified, mean removed: a
+  noise bed's steady flux drops out), 0–1; a backbeat pattern repeats every 2 beats and
+  a half-time one every bar, so one of the three carries it. Measured nulls: white and
+  pink noise of 2–8 s ≤ 0.16 (72 clips), espeak speech ≤ 0.08; the widened set's drum
+  patterns (5 variants, 285 tracks, beds up to 6 dB under the drums) ≥ 0.74. Tonal share S = share of active frames, outside the
+  speech segments found by the VAD, whose 150 Hz–4 kHz energy lies mostly (≥ 50 %) in
+  spectral peaks ≥ 10 dB above the local (31-bin) mean of the dB spectrum — held notes
+  and chords; noise of any colour almost never has such peaks (P < 0.4 % per bin).
   music_present = active and (C ≥ 0.30 or S ≥ 0.30). (Below 150 Hz a bass shelf on
-  noise would look like a peak, so that range is left out.) Tempo and beats are only
-  reported for music whose pulse clarity is ≥ 0.15 (a held chord has no tempo). Silence → False; speech alone
-  (its voiced frames are inside speech segments, no steady pulse) → False; noise
-  (no peaks, random onsets) → False.
+  noise would look like a peak, so that range is left out.) A value that could not be
+  measured is None and shows nothing: C needs 4 beat periods of envelope, S an active
+  frame. Tempo and beats are only reported for music whose pulse clarity is ≥ 0.15 and
+  whose beats carry an onset on ≥ BEAT_ONSET_MIN = 40 % of them (some band's onset within
+  ±2 frames ≥ 30 % of the way from its noise floor to its 90th percentile at the beats):
+  a held chord, or chords changing every bar, have no tempo (≤ 25 %); the sparsest
+  widened-set patterns (half-time under white noise 6 dB down) keep ≥ 48 %. Silence →
+  False; speech alone (its voiced frames are inside speech segments, no steady pulse) →
+  False; noise (no peaks, random onsets) → False.
   ``tempo_confidence`` = C.
 """
 from __future__ import annotations
@@ -67,7 +116,9 @@ N_FFT = 2048
 N_MELS = 96
 BASS_HZ = 150.0
 TREBLE_HZ = 4000.0
-TEMPO_RANGE = (70.0, 180.0)
+PREFERRED_BPM = (70.0, 180.0)  # the tempi a dancer claps; librosa's estimate is folded into it
+LEVEL_SLACK = 0.02  # a measured tempo this close to a range edge counts as inside it
+RESCAN_MARGIN = 0.1  # a tempo whose pulse clarity beats librosa's estimate's by this replaces it (rule 1b)
 SILENCE_DBFS = -60.0
 PULSE_MIN = 0.30
 SUSTAIN_MIN = 0.30
@@ -77,13 +128,24 @@ BANDS = ("bass", "mid", "treble")
 ONSET_DELAY_FRAMES = 2  # onset latency compensation, see module doc
 DYNAMIC_RANGE_DB = 80.0  # log-mel floor below the loudest bin, dB
 MIN_ACTIVE_SHARE = 0.05  # share of frames above SILENCE_DBFS for any pulse to be measured
-DOUBLE_MID_SHARE = 0.5  # off-beat low/mid onsets ≥ this share of on-beat ones → double the tempo
-HALVE_ALT_SHARE = 0.35  # every other beat's low/mid onset under this share of the others → halve
+HIT_SHARE = 0.3  # a beat carries a kick/snare hit: bass or mid onset ≥ floor + HIT_SHARE·(p90 − floor)
+DOUBLE_MID_COVER = 0.35  # midpoints carrying hits ≥ this share → the beat is twice as fast
+HALVE_WEAK_COVER = 0.3  # one parity of beats carrying hits ≤ this share ...
+HALVE_CONTRAST = 0.2  # ... and the other parity this share more → the beat is half as fast
 MAX_DOUBLED_BPM = 200.0  # doubling never goes above this tempo
-MIN_HALVED_BPM = 60.0  # halving never goes below this tempo
+PULSE_LAG_BEATS = (1, 2, 4)  # pulse clarity: the best periodicity at one beat, two beats or four
+BEAT_ONSET_MIN = 0.4  # a tempo needs onsets on at least this share of its beats
+PULSE_BASELINE_S = 0.5  # running median taken off the onset envelope before the pulse clarity, seconds
+TRIM_RUN_BEATS = 4  # the grid starts at a beat with an onset and another within this many beats
+OFF_GRID = 0.1  # a steady grid's beat this far (share of a beat) from its neighbours' grid moves onto it
+REGULARISE_REACH = 8  # ... the grid of the 8 beats on either side
+PERIOD_REACH = 16  # ... with the period of the 16 beats on either side
+TIGHTNESS = 100.0  # librosa DP: how strongly beats keep the tempo's spacing against strong off-beat onsets
+MID_SNAP = 0.2  # a double-level beat is the strongest onset within this share of a beat of the midpoint
 LOCAL_TEMPO_SMOOTH_S = 3.0  # median filter of the local tempo curve, seconds
 TEMPO_CHANGE_SHARE = 0.04  # local tempo this far from the global one counts as a change
 TEMPO_CHANGE_MIN_S = 3.0  # ... when it lasts this long, seconds
+STEADY_FIT_SHARE = 0.6  # ... and the steady beats there keep less than this share of their onset strength
 
 
 @dataclass
@@ -100,6 +162,8 @@ class BeatResult:
     music_present: bool | None
     pulse_clarity: float | None = None
     tonal_sustain: float | None = None
+    alternative_tempo_bpm: float | None = None  # the other metrical level (half or double), module doc
+    alternative_beat_times_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
     debug: dict = field(default_factory=dict)
 
 
@@ -136,48 +200,133 @@ def _at(env: np.ndarray, frames: np.ndarray, radius: int = 2) -> np.ndarray:
     return env[idx].max(axis=1)
 
 
-def _track(env: np.ndarray, bpm) -> np.ndarray:
+def _dp(env: np.ndarray, bpm) -> np.ndarray:
+    """librosa's dynamic-programming beat tracker at ``bpm`` (a tempo, or one per frame):
+    beat frames, untrimmed."""
     import librosa
 
     _, beats = librosa.beat.beat_track(onset_envelope=env, sr=ANALYSIS_SR, hop_length=HOP, bpm=bpm,
-                                       tightness=100, trim=False, units="frames")
-    return _trim(np.asarray(beats, int), env)
+                                       tightness=TIGHTNESS, trim=False, units="frames")
+    return np.asarray(beats, int)
 
 
-def _trim(beats: np.ndarray, env: np.ndarray) -> np.ndarray:
-    """Drop leading/trailing beats that have no onset (< 0.3 × the median onset strength
-    at beats) or sit off the grid (their interval > 15 % from the next interval inwards):
-    the DP extrapolates the grid into silence and fades."""
+def _track(on: _Onsets, bpm) -> np.ndarray:
+    """Beat frames at ``bpm`` (a tempo, or one per frame): the DP's beats, put back on the
+    local grid where a steady tempo's DP strayed (:func:`_regularise`), trimmed to the part
+    the music carries (:func:`_trim`)."""
+    beats = _dp(on.env, bpm)
+    if np.isscalar(bpm):
+        beats = _regularise(beats, on.env.size)
+    return _trim(beats, on)
+
+
+def _regularise(beats: np.ndarray, frames: int) -> np.ndarray:
+    """A steady-tempo DP grid with beats pulled off it (to a syncopated kick, a ghost note,
+    a swung hat, the start of a noise bed): each beat further than OFF_GRID of a beat
+    from the grid of the REGULARISE_REACH beats on either side moves onto that grid (two
+    passes); a beat whose place falls outside the ``frames`` of the track is dropped.
+    The local grid is robust to a few strays: its period is the median of the slopes
+    (b[j+m] − b[j])/m, m = 2, 4, 6, 8, over the 2·PERIOD_REACH + 1 beats around; its place
+    for beat i the median of b[j] + (i − j)·period over the window's other beats."""
+    n = beats.size
+    if n < 5:
+        return beats
+    r, q = REGULARISE_REACH, PERIOD_REACH
+    b = beats.astype(float)
+    offsets = np.array([k for k in range(-r, r + 1) if k])
+    for _ in range(2):
+        pad = np.concatenate([np.full(q, np.nan), b, np.full(q, np.nan)])
+        win = np.lib.stride_tricks.sliding_window_view(pad, 2 * q + 1)  # beats i-q .. i+q
+        slopes = np.concatenate([(win[:, m:] - win[:, :-m]) / m for m in (2, 4, 6, 8)], axis=1)
+        with np.errstate(all="ignore"):
+            period = np.nanmedian(slopes, axis=1)
+            others = win[:, q + offsets]  # beats i-r .. i+r without i
+            pred = np.nanmedian(others - offsets[None, :] * period[:, None], axis=1)
+        off = np.isfinite(pred) & (np.abs(b - pred) > OFF_GRID * period)
+        b[off] = pred[off]
+    b = np.round(b)
+    return np.unique(b[(b >= 0) & (b < frames)].astype(int))  # a grid position outside the track is no beat
+
+
+def _trim(beats: np.ndarray, on: _Onsets) -> np.ndarray:
+    """Drop leading/trailing beats that have no onset or sit off the grid: the DP
+    extrapolates the grid into silence, fades, noise and pads-only intros. A beat has
+    no onset when its onset strength (max within ±2 frames) is below floor + 0.3·(median
+    at beats − floor), floor the median of the same ±2-frame maximum over active frames
+    (what a noise bed alone gives). The grid starts at the first beat with an onset that
+    has another among the next TRIM_RUN_BEATS − 1 beats (a lone pad or chord onset does
+    not start it) and ends at the last such beat; then beats off the grid there (interval
+    > 15 % from the next interval inwards) are dropped."""
+    from scipy.ndimage import maximum_filter1d
+
     if beats.size < 4:
         return beats
+    env = on.env
     strength = _at(env, beats)
+    active = on.active if on.active.any() else np.ones(env.size, bool)
+    floor = float(np.median(maximum_filter1d(env, 5)[: active.size][active]))
     med = float(np.median(strength))
+    onset = strength - floor >= 0.3 * (med - floor)
+    k = TRIM_RUN_BEATS
+    count = np.convolve(onset.astype(int), np.ones(k, int), mode="full")  # count[i + k - 1] = onsets in [i, i+k)
+    fwd = count[k - 1:k - 1 + beats.size]  # onsets among beats i..i+k-1
+    back = count[: beats.size]  # onsets among beats i-k+1..i
+    starts = np.flatnonzero(onset & (fwd >= 2))
+    ends = np.flatnonzero(onset & (back >= 2))
+    if starts.size == 0 or ends.size == 0 or ends[-1] - starts[0] < 3:
+        return beats[:0]
+    lo, hi = int(starts[0]), int(ends[-1])
 
-    def bad(i: int, step: int) -> bool:  # beat i; step +1 from the start, -1 from the end
+    def off_grid(i: int, step: int) -> bool:  # beat i; step +1 from the start, -1 from the end
         d1 = abs(beats[i + step] - beats[i])
         d2 = abs(beats[i + 2 * step] - beats[i + step])
-        return strength[i] < 0.3 * med or abs(d1 / max(d2, 1) - 1) > 0.15
+        return abs(d1 / max(d2, 1) - 1) > 0.15
 
-    lo, hi = 0, beats.size - 1
-    while hi - lo >= 3 and bad(lo, 1):
+    while hi - lo >= 3 and (off_grid(lo, 1) or not onset[lo]):
         lo += 1
-    while hi - lo >= 3 and bad(hi, -1):
+    while hi - lo >= 3 and (off_grid(hi, -1) or not onset[hi]):
         hi -= 1
     return beats[lo:hi + 1]
 
 
-def _pulse_clarity(env: np.ndarray, period_frames: float) -> float:
-    x = env - env.mean()
-    n = x.size
-    if n < 4 * period_frames or not np.any(x):
-        return 0.0
+def _onset_autocorr(env: np.ndarray) -> np.ndarray | None:
+    """Unbiased normalised autocorrelation (lag in frames, 1 at lag 0) of the onset
+    envelope less its PULSE_BASELINE_S running median (half-wave rectified, mean
+    removed); None without onsets."""
+    from scipy.ndimage import median_filter
+
+    n = env.size
+    fps = ANALYSIS_SR / HOP
+    if n < 4:
+        return None
+    x = np.maximum(env - median_filter(env, size=int(PULSE_BASELINE_S * fps) | 1, mode="nearest"), 0.0)
+    x = x - x.mean()
+    if not np.any(x):
+        return None
     f = np.fft.rfft(x, 2 * n)
     ac = np.fft.irfft(np.abs(f) ** 2)[:n]
-    ac = ac / ac[0]
-    lag = int(round(period_frames))
-    lo, hi = max(1, lag - 2), min(n - 1, lag + 3)
-    # unbiased: correct for the shrinking overlap at lag L
-    return float(np.clip(np.max(ac[lo:hi] * n / (n - np.arange(lo, hi))), 0.0, 1.0))
+    return ac / ac[0] * n / (n - np.arange(n))  # correct for the shrinking overlap at lag L
+
+
+def _clarity_at(ac: np.ndarray | None, period_frames: float) -> float | None:
+    """Pulse clarity C (0–1) at a beat period (module doc): the largest autocorrelation
+    within −2..+2 frames of 1, 2 or 4 beat periods (those that fit 4 times in the track);
+    None when not even one period fits 4 times, or without onsets."""
+    n = 0 if ac is None else ac.size
+    if ac is None or not period_frames > 0 or n < 4 * period_frames:
+        return None
+    best = 0.0
+    for lag in (round(m * period_frames) for m in PULSE_LAG_BEATS):
+        if n < 4 * lag:
+            continue
+        best = max(best, float(np.max(ac[max(1, lag - 2):min(n - 1, lag + 3)])))
+    return float(np.clip(best, 0.0, 1.0))
+
+
+def _pulse_clarity(env: np.ndarray, period_frames: float) -> float | None:
+    """Pulse clarity C (0–1) of the onset envelope at the beat period (module doc); None
+    when it cannot be measured (envelope shorter than 4 periods, or without onsets)."""
+    return _clarity_at(_onset_autocorr(env), period_frames)
 
 
 def _robust_period(beat_times: np.ndarray) -> float | None:
@@ -227,27 +376,58 @@ def analyse_beats(mono: np.ndarray, *, sr: int, speech_segments_s: list[tuple[fl
     level = _metrical_level(on)
     if level is None:
         return _empty(False)
-    t0, tempo, decision, beats = level
     control.check()
     control.progress(0.6)
-    beats, decision = _follow_tempo_changes(on.env, tempo, beats, decision)
+    beats, decision = _follow_tempo_changes(on, level.tempo, level.beats, level.decision)
     import librosa
 
     fps = ANALYSIS_SR / HOP
     times = librosa.frames_to_time(beats, sr=ANALYSIS_SR, hop_length=HOP)
     period = _robust_period(times)
-    pulse = _pulse_clarity(on.env, (60.0 / tempo) * fps)
-    tempo_out = 60.0 / period if period else tempo
+    tempo_out = 60.0 / period if period else level.tempo
+    pulse = _pulse_clarity(on.env, (60.0 / level.tempo) * fps)
     control.check()
     control.progress(0.8)
     sustain = _tonal_share(on.power[:, : on.active.size], on.active, speech_segments_s)
-    music = bool(pulse >= PULSE_MIN or sustain >= SUSTAIN_MIN)
-    dbg = {"t0": t0, "decision": decision, "pulse_clarity": pulse, "tonal_sustain": sustain}
-    if not music or beats.size < 2 or pulse < TEMPO_MIN_PULSE:
+    music = _is_music(pulse, sustain)
+    share = _beat_onset_share(on, beats)
+    dbg = {"t0": level.t0, "decision": decision, "pulse_clarity": pulse, "tonal_sustain": sustain,
+           "hit_cover": level.cover, "beat_onset_share": share}
+    if not music or beats.size < 2 or pulse is None or pulse < TEMPO_MIN_PULSE or share < BEAT_ONSET_MIN:
         r = _empty(music)
         r.pulse_clarity, r.tonal_sustain, r.debug = pulse, sustain, dbg
         return r
-    return _beat_grid(on, beats, times, tempo_bpm=float(tempo_out), pulse=pulse, sustain=sustain, debug=dbg)
+    r = _beat_grid(on, beats, times, tempo_bpm=float(tempo_out), pulse=pulse, sustain=sustain, debug=dbg)
+    alt = _alternative(on, beats, float(tempo_out), level.alternative, r)
+    if alt is not None:
+        r.alternative_tempo_bpm, r.alternative_beat_times_s = alt
+    return r
+
+
+def _beat_onset_share(on: _Onsets, beats: np.ndarray) -> float:
+    """Share of ``beats`` with an onset in some band (bass, mid or treble): that band's
+    onset within ±2 frames ≥ floor + 0.3·(p90 − floor), floor the median of the band's
+    ±2-frame maximum over active frames (a noise bed's level), p90 its 90th percentile
+    at the beats; 0 without beats."""
+    from scipy.ndimage import maximum_filter1d
+
+    if beats.size == 0:
+        return 0.0
+    active = on.active if on.active.any() else np.ones(on.env.size, bool)
+    carried = np.zeros(beats.size, bool)
+    for band in on.bands:
+        strength = _at(band, beats)
+        floor = float(np.median(maximum_filter1d(band, 5)[: active.size][active]))
+        ref = float(np.percentile(strength, 90))
+        if ref > floor:
+            carried |= strength >= floor + 0.3 * (ref - floor)
+    return float(np.mean(carried))
+
+
+def _is_music(pulse: float | None, sustain: float | None) -> bool:
+    """music_present from the pulse clarity and the tonal share (module doc): either at
+    its threshold. A value that could not be measured (None) shows nothing."""
+    return bool((pulse is not None and pulse >= PULSE_MIN) or (sustain is not None and sustain >= SUSTAIN_MIN))
 
 
 def _onsets(y: np.ndarray, control) -> _Onsets | None:
@@ -274,57 +454,160 @@ def _onsets(y: np.ndarray, control) -> _Onsets | None:
     return _Onsets(S, mel, active, env * gate, bands * gate[None, :])
 
 
-def _metrical_level(on: _Onsets) -> tuple[float, float, str, np.ndarray] | None:
-    """(librosa's estimate, the tempo at the chosen metrical level, how it was chosen, beats
-    tracked at it) by rules 1–2 of the module docstring; None without an estimate."""
+@dataclass
+class _Level:
+    """The chosen metrical level: librosa's estimate ``t0``, the beat tempo (BPM), how it
+    was chosen, the beats (frames) tracked at it, the hit cover it was judged on and the
+    alternative level ("half" or "double")."""
+
+    t0: float
+    tempo: float
+    decision: str
+    beats: np.ndarray
+    cover: tuple[float, float, float] | None
+    alternative: str
+
+
+def _hit_cover(on: _Onsets, beats: np.ndarray) -> tuple[float, float, float] | None:
+    """(share of midpoints between beats, of even beats, of odd beats) that carry a
+    kick or snare hit (module doc, rule 2), counted from the first to the last beat with
+    a hit; None with fewer than 4 beats or 2 hits. A hit is a bass (kick) or mid (snare)
+    onset within ±2 frames ≥ floor + HIT_SHARE·(p90 − floor) of that band, floor its
+    median over all frames and p90 its 90th percentile at the beats and midpoints."""
+    if beats.size < 4:
+        return None
+    mids = (beats[:-1] + beats[1:]) // 2
+    on_hit = np.zeros(beats.size, bool)
+    mid_hit = np.zeros(mids.size, bool)
+    for band in on.bands[:2]:  # bass, mid
+        at_on, at_mid = _at(band, beats), _at(band, mids)
+        floor = float(np.median(band))
+        ref = float(np.percentile(np.concatenate([at_on, at_mid]), 90))
+        if ref > floor:
+            thr = floor + HIT_SHARE * (ref - floor)
+            on_hit |= at_on >= thr
+            mid_hit |= at_mid >= thr
+    hits = np.flatnonzero(on_hit)
+    if hits.size < 2:
+        return None
+    a, b = int(hits[0]), int(hits[-1])
+    on_hit, mid_hit = on_hit[a:b + 1], mid_hit[a:b]
+    return float(mid_hit.mean()), float(on_hit[0::2].mean()), float(on_hit[1::2].mean())
+
+
+def _fold(tempo: float) -> float:
+    """``tempo`` moved by octaves into [PREFERRED_BPM[0], 1.05·PREFERRED_BPM[1]) (rule 1)."""
+    while tempo < PREFERRED_BPM[0]:
+        tempo *= 2
+    while tempo >= PREFERRED_BPM[1] * 1.05:
+        tempo /= 2
+    return tempo
+
+
+def _best_tempo(ac: np.ndarray | None, tempo: float) -> float | None:
+    """Rule 1b: the tempo in the preferred range whose beat period the onset envelope
+    repeats best, when its pulse clarity exceeds that of ``tempo`` by more than
+    RESCAN_MARGIN (librosa's estimate can lock to a 3:2 or 6:5 figure); else None.
+    Periods are scanned every 0.1 frame; the score of a period P is the sum of the
+    autocorrelation (linearly interpolated) at the multiples of P in PULSE_LAG_BEATS that
+    fit 4 times in the track."""
+    fps = ANALYSIS_SR / HOP
+    base = _clarity_at(ac, 60.0 / tempo * fps)
+    if ac is None or base is None:
+        return None
+    periods = np.arange(60.0 / (PREFERRED_BPM[1] * 1.05) * fps, 60.0 / PREFERRED_BPM[0] * fps, 0.1)
+    periods = periods[4 * periods <= ac.size]
+    if periods.size == 0:
+        return None
+    lags = np.arange(ac.size)
+    score = np.zeros(periods.size)
+    for m in PULSE_LAG_BEATS:  # three multiples, not samples
+        fits = 4 * m * periods <= ac.size
+        score += np.where(fits, np.interp(m * periods, lags, ac), 0.0)
+    p_best = float(periods[int(np.argmax(score))])
+    c_best = _clarity_at(ac, p_best)
+    if c_best is None or c_best <= base + RESCAN_MARGIN:
+        return None
+    return 60.0 / p_best * fps
+
+
+def _metrical_level(on: _Onsets) -> _Level | None:
+    """The metrical level by rules 1–2 of the module docstring; None without an estimate."""
     import librosa
 
     t0 = float(librosa.feature.tempo(onset_envelope=on.env, sr=ANALYSIS_SR, hop_length=HOP)[0])
     if not np.isfinite(t0) or t0 <= 0:
         return None
-    tempo = t0
-    while tempo < TEMPO_RANGE[0]:
-        tempo *= 2
-    while tempo >= TEMPO_RANGE[1] * 1.05:
-        tempo /= 2
-    decision = "folded"
-    beats = _track(on.env, tempo)
-    if beats.size >= 4:
-        lowmid = on.lowmid
-        mids = ((beats[:-1] + beats[1:]) // 2).astype(int)
-        at_beat = float(np.median(_at(lowmid, beats)))
-        mid = float(np.median(_at(lowmid, mids)))
-        even = float(np.median(_at(lowmid, beats[0::2])))
-        odd = float(np.median(_at(lowmid, beats[1::2])))
-        if at_beat > 0 and mid >= DOUBLE_MID_SHARE * at_beat and 2 * tempo <= MAX_DOUBLED_BPM:
-            tempo, decision = 2 * tempo, "doubled"
-        elif max(even, odd) > 0 and min(even, odd) < HALVE_ALT_SHARE * max(even, odd) and tempo / 2 >= MIN_HALVED_BPM:
-            tempo, decision = tempo / 2, "halved"
-        if decision != "folded":
-            beats = _track(on.env, tempo)
-    return t0, tempo, decision, beats
+    tempo, decision = _fold(t0), "folded"
+    best = _best_tempo(_onset_autocorr(on.env), tempo)
+    if best is not None:
+        tempo, decision = best, "rescanned"
+    alternative = "half" if tempo >= 120.0 else "double"
+    beats = _track(on, tempo)
+    cover = _hit_cover(on, beats)
+    if cover is not None:
+        mid, even, odd = cover
+        if mid >= DOUBLE_MID_COVER:
+            if 2 * tempo <= MAX_DOUBLED_BPM:
+                tempo, decision, alternative = 2 * tempo, "doubled", "half"
+            else:
+                alternative = "double"
+        elif min(even, odd) <= HALVE_WEAK_COVER and abs(even - odd) >= HALVE_CONTRAST:
+            if tempo / 2 >= PREFERRED_BPM[0] * (1 - LEVEL_SLACK):
+                tempo, decision, alternative = tempo / 2, "halved", "double"
+            else:
+                alternative = "half"
+        if decision in ("doubled", "halved"):
+            beats = _track(on, tempo)
+    return _Level(t0, tempo, decision, beats, cover, alternative)
 
 
-def _follow_tempo_changes(env: np.ndarray, tempo: float, beats: np.ndarray, decision: str) -> tuple[np.ndarray, str]:
+def _follow_tempo_changes(on: _Onsets, tempo: float, beats: np.ndarray, decision: str) -> tuple[np.ndarray, str]:
     """Rule 4: a local tempo (octave-aligned to ``tempo``) that moves more than
-    TEMPO_CHANGE_SHARE for TEMPO_CHANGE_MIN_S re-tracks the beats with the time-varying tempo."""
+    TEMPO_CHANGE_SHARE for TEMPO_CHANGE_MIN_S, and stays at ``tempo`` as long elsewhere,
+    re-tracks the beats with the time-varying tempo — unless the steady beats neither
+    change spacing nor lose their onsets there (:func:`_steady_still_fits`)."""
     import librosa
     from scipy.ndimage import median_filter
 
+    env = on.env
     local = librosa.feature.tempo(onset_envelope=env, sr=ANALYSIS_SR, hop_length=HOP, aggregate=None)
     local = np.asarray(local, float).reshape(-1)[: env.size]
     local = local * 2.0 ** -np.round(np.log2(np.maximum(local, 1e-3) / tempo))
     fps = ANALYSIS_SR / HOP
     local = median_filter(local, size=max(3, int(LOCAL_TEMPO_SMOOTH_S * fps) | 1), mode="nearest")
     varying = np.abs(local / tempo - 1) > TEMPO_CHANGE_SHARE
-    run = np.convolve(varying.astype(float), np.ones(int(TEMPO_CHANGE_MIN_S * fps)), mode="same")
-    if run.max() >= int(TEMPO_CHANGE_MIN_S * fps) * 0.99:
-        return _track(env, local), decision + "+varying"
+    span = int(TEMPO_CHANGE_MIN_S * fps)
+    run = np.convolve(varying.astype(float), np.ones(span), mode="same")
+    # a change needs both: TEMPO_CHANGE_MIN_S away from the tempo and as long at it (a local
+    # tempo that is nowhere the global one is another estimate of the same music, not a change)
+    if run.max() >= span * 0.99 and run.min() <= span * 0.01 and not _steady_still_fits(on.env, beats, varying):
+        return _track(on, local), decision + "+varying"
     return beats, decision
 
 
-def _beat_grid(on: _Onsets, beats: np.ndarray, times: np.ndarray, *, tempo_bpm: float, pulse: float, sustain: float,
-               debug: dict) -> BeatResult:
+def _steady_still_fits(env: np.ndarray, beats: np.ndarray, varying: np.ndarray) -> bool:
+    """Whether the steady-tempo beats where the local tempo moved neither change their
+    spacing (median interval within TEMPO_CHANGE_SHARE of that of the other beats) nor
+    lose their onsets (mean onset strength ≥ STEADY_FIT_SHARE × the others'): a real
+    tempo change makes the steady DP follow it or leaves its beats off the onsets; a
+    tempogram that wanders to a 3:4 or 2:3 figure inside steady music does neither."""
+    if beats.size < 8:
+        return False
+    inside = varying[np.clip(beats, 0, varying.size - 1)]
+    if inside.sum() < 3 or (~inside).sum() < 3:
+        return False
+    strength = _at(env, beats)
+    iv = np.diff(beats).astype(float)
+    iv_in, iv_out = iv[inside[1:] & inside[:-1]], iv[~inside[1:] & ~inside[:-1]]
+    if iv_in.size == 0 or iv_out.size == 0:
+        return False
+    same_spacing = abs(np.median(iv_in) / np.median(iv_out) - 1) <= TEMPO_CHANGE_SHARE
+    return bool(same_spacing and np.mean(strength[inside]) >= STEADY_FIT_SHARE * np.mean(strength[~inside]))
+
+
+def _beat_grid(on: _Onsets, beats: np.ndarray, times: np.ndarray, *, tempo_bpm: float, pulse: float,
+               sustain: float | None, debug: dict) -> BeatResult:
     """Per-beat confidence and band, and the downbeats, of a track with a tempo."""
     import librosa
 
@@ -348,13 +631,44 @@ def _beat_grid(on: _Onsets, beats: np.ndarray, times: np.ndarray, *, tempo_bpm: 
     )
 
 
-def _tonal_share(power: np.ndarray, active: np.ndarray, speech_segments_s) -> float:
+def _alternative(on: _Onsets, beats: np.ndarray, tempo_bpm: float, kind: str,
+                 grid: BeatResult) -> tuple[float, np.ndarray] | None:
+    """(tempo BPM, beat times s) of the other metrical level (module doc): "half" keeps
+    every other beat — the parity holding the downbeats, else the one with more low/mid
+    onset — and "double" adds, between each two beats, the strongest onset within
+    MID_SNAP of a beat of the midpoint (the midpoint itself where there is none).
+    None with fewer than 2 beats at that level."""
+    import librosa
+
+    if kind == "half":
+        if grid.downbeat_times_s.size and grid.beats_per_bar in (2, 4):
+            parity = int(np.argmin(np.abs(grid.beat_times_s - grid.downbeat_times_s[0]))) % 2
+        else:
+            strength = _at(on.lowmid, beats)
+            parity = int(strength[1::2].sum() > strength[0::2].sum())
+        alt = beats[parity::2]
+        tempo = tempo_bpm / 2
+    else:
+        mids = (beats[:-1] + beats[1:]) / 2.0
+        w = max(1, round(MID_SNAP * float(np.median(np.diff(beats))))) if beats.size > 1 else 1
+        idx = np.clip(np.round(mids).astype(int)[:, None] + np.arange(-w, w + 1)[None, :], 0, on.env.size - 1)
+        win = on.env[idx]
+        snapped = np.where(win.max(axis=1) > 0, idx[np.arange(idx.shape[0]), np.argmax(win, axis=1)], mids)
+        alt = np.sort(np.concatenate([beats.astype(float), snapped.astype(float)]))
+        tempo = tempo_bpm * 2
+    if alt.size < 2:
+        return None
+    return float(tempo), librosa.frames_to_time(alt, sr=ANALYSIS_SR, hop_length=HOP)
+
+
+def _tonal_share(power: np.ndarray, active: np.ndarray, speech_segments_s) -> float | None:
     """Share of active frames outside speech whose 150 Hz–4 kHz energy is mostly in spectral
-    peaks (bins ≥ 10 dB above the 31-bin local mean of the dB spectrum)."""
+    peaks (bins ≥ 10 dB above the 31-bin local mean of the dB spectrum); None when no
+    frame is active (nothing to measure: the caller decides)."""
     from scipy.ndimage import uniform_filter1d
 
     if not active.any():
-        return 0.0
+        return None
     lo = int(np.ceil(BASS_HZ * N_FFT / ANALYSIS_SR))
     top = int(4000 * N_FFT / ANALYSIS_SR)
     p = power[lo:top] + 1e-12
