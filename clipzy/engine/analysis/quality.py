@@ -7,9 +7,11 @@ one 32×18 grey thumbnail (0.6 kB; ten minutes of footage hold 3.5 MB):
 * **edge sharpness** ``sharpness`` (:func:`edge_sharpness`): how steep the frame's strongest
   edges are for their contrast — the 90th percentile, over pixels whose 9×9 neighbourhood
   spans ≥ :data:`EDGE_CONTRAST` grey levels, of gradient magnitude ÷ that local range, on
-  the grey frame at 160 px. A step edge reads 0.5 whatever its contrast or the amount of
-  detail in the picture; a defocus blur of σ spreads it over ~σ pixels, and noise (small
-  against the local range) hardly moves it. ``bench/focus.py`` prints it on the shared clips
+  the grey frame at 160 px. The gradient is Sobel's central difference, the rise over two
+  pixels, so a one-pixel step edge reads 1.0 whatever its contrast or the amount of detail
+  in the picture (real sharp footage, whose edges are never ideal steps, reads less); a
+  defocus blur of σ spreads it over ~σ pixels, and noise (small against the local range)
+  hardly moves it. ``bench/focus.py`` prints it on the shared clips
   at 320 and 1280 px, H.264 CRF 18 and 32: sharp 0.47–0.80; a Gaussian defocus of σ = 1 % of
   the width 0.35–0.52, σ = 2 % 0.26–0.33, σ = 4–8 % ≤ 0.30 or no edge left at all (then the
   frame counts as soft when the picture still has contrast at a coarse scale, and as
@@ -129,7 +131,7 @@ class ClipQuality:
 
 
 def edge_sharpness(grey: np.ndarray) -> float:
-    """Edge sharpness of a grey uint8 frame (module docstring): 0.5 for a step edge, lower
+    """Edge sharpness of a grey uint8 frame (module docstring): 1.0 for a step edge, lower
     the wider edges are spread; 0.0 when no edge is left but the picture has coarse contrast
     (blurred away); NaN when the picture is flat."""
     g = grey if grey.shape[1] == FRAME_WIDTH else cv2.resize(
@@ -137,7 +139,7 @@ def edge_sharpness(grey: np.ndarray) -> float:
     gf = g.astype(np.float32)
     gx = cv2.Sobel(gf, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gf, cv2.CV_32F, 0, 1, ksize=3)
-    grad = cv2.magnitude(gx, gy) / 4.0  # Sobel's 1-2-1 weights sum to 4: grey levels per pixel
+    grad = cv2.magnitude(gx, gy) / 4.0  # Sobel's 1-2-1 weights sum to 4: grey levels over two pixels
     span = cv2.subtract(cv2.dilate(g, EDGE_WINDOW), cv2.erode(g, EDGE_WINDOW))
     edges = span >= EDGE_CONTRAST
     if edges.mean() < MIN_EDGE_SHARE:

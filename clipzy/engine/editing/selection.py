@@ -31,7 +31,9 @@ Score per 0.1 s cell (:func:`moment_scores`), averaged over the segment:
   footage shot as the clip's previous segment.
 
 Two consecutive segments of one footage shot start at least :data:`MIN_JUMP_S` after the
-previous one ends; when that is impossible the rule is dropped, then the search widens to
+previous one ends, and each segment leaves room for the later segments' jumps (a segment
+placed late by the even spread must not leave the next ones a few frames apart); when that
+is impossible the room is given up first, then the rule is dropped, then the search widens to
 the rest of the clip, then to footage no segment has shown yet (out of order), and only then
 (footage too short) to all of it, showing as little footage twice as it can.
 
@@ -43,7 +45,8 @@ take's own change between samples there. ``bench/cut_difference.py`` joins long 
 shared clips to later moments of themselves and asks the shot detector: every jump whose
 thumbnails differ by ≥ 20 was seen as a cut (10 of 10), 9 of the 32 under it (static motion
 graphics and slow scenes hardly change in 1–4 s). The moment search prefers starts whose
-cut reads (:data:`READ_BONUS`); when none does, the incoming segment changes its framing: a
+cut reads: within each step of the search above, a start whose cut reads always wins over
+one whose cut does not (among those, the score decides); when none does, the incoming segment changes its framing: a
 punch-in of :data:`PUNCH_IN` × (or back out when the previous one was punched in), as editors
 do with one camera — which viewers read as a cut, though the shot detector sees only half
 of them (6 of 12 in the same bench: it misses punch-ins on shaky handheld footage), so
@@ -68,7 +71,6 @@ GRID_S = 0.1  # footage search grid, seconds
 QUALITY_WEIGHT = 2.0  # score units a fully bad moment loses (more than motion, faces and speech together)
 CUT_DIFFERENCE = 20.0  # thumbnail difference (grey levels) a cut must show to read as a cut (bench/cut_difference.py)
 NATURAL_FACTOR = 2.0  # ... and how many times the clip's own sample-to-sample change
-READ_BONUS = 1.0  # score units for a start whose cut from the clip's previous segment reads
 OVERFLOW_WEIGHT = 10.0  # cost of a second of footage shown twice, in seconds of share error
 PUNCH_IN = 1.25  # framing change of a cut that would not read otherwise (crop scale)
 
@@ -219,7 +221,7 @@ def choose_starts(lengths: list[float], handles: list[float], spans: list[tuple[
 
     ``scores[i]``: the per-cell scores for segment i (:func:`moment_scores`); ``adjacent[i]``:
     segment i directly follows this clip's previous segment in the output (its cut should
-    read: :data:`READ_BONUS` for starts where :func:`cut_reads`)."""
+    read: only starts where :func:`cut_reads` are kept when there are any)."""
     margin = 1.0 / fps_footage if fps_footage > 0 else 0.04
     starts_all = np.arange(0.0, max(footage_s, GRID_S), GRID_S / 2)
     shot_idx = np.clip(np.searchsorted([s[1] for s in spans], starts_all, side="right"), 0, len(spans) - 1)
@@ -234,10 +236,13 @@ def choose_starts(lengths: list[float], handles: list[float], spans: list[tuple[
     for i, (ln, h) in enumerate(zip(lengths, handles)):
         ideal = footage_s * sum(need[:i]) / total if total > 0 else 0.0
         after = sum(need[i + 1:]) * 0.999
+        jumps_after = MIN_JUMP_S * (len(lengths) - i - 1)  # room the later segments' jumps need
         cum = np.concatenate([[0.0], np.cumsum(scores[i] * GRID_S)])
         jump_ok = (shot_idx != prev_shot) | (starts_all >= prev_end + MIN_JUMP_S - 1e-9)
         chosen, used_h = None, 0.0
-        for lo, hi, hh, jump in ((prev_end, footage_s - after - ln - h, h, True),
+        for lo, hi, hh, jump in ((prev_end, footage_s - after - jumps_after - ln - h, h, True),
+                                 (prev_end, footage_s - after - jumps_after - ln, 0.0, True),
+                                 (prev_end, footage_s - after - ln - h, h, True),
                                  (prev_end, footage_s - after - ln, 0.0, True),
                                  (prev_end, footage_s - after - ln - h, h, False),
                                  (prev_end, footage_s - after - ln, 0.0, False),
@@ -262,9 +267,15 @@ def choose_starts(lengths: list[float], handles: list[float], spans: list[tuple[
             s = (cum[i1] - cum[i0]) / np.maximum(1e-9, (i1 - i0) * GRID_S) - 0.5 * np.abs(a - ideal) / max(unit, 1e-9)
             s = s - SAME_SHOT_PENALTY * (shot_idx[ok] == prev_shot)
             if quality is not None and i > 0 and i < len(adjacent) and adjacent[i]:
-                s = s + READ_BONUS * cut_reads(quality, prev_end - 1.0 / max(fps_footage, 1.0), a)
+                reads = cut_reads(quality, prev_end - 1.0 / max(fps_footage, 1.0), a)
+                if np.any(reads):  # a start whose cut reads wins over any that does not
+                    a, s, shot_ok = a[reads], s[reads], shot_idx[ok][reads]
+                else:
+                    shot_ok = shot_idx[ok]
+            else:
+                shot_ok = shot_idx[ok]
             k = int(np.argmax(s))  # first best: deterministic
-            chosen, used_h, prev_shot = float(a[k]), hh, int(shot_idx[ok][k])
+            chosen, used_h, prev_shot = float(a[k]), hh, int(shot_ok[k])
             break
         if chosen is None:  # segment longer than every shot (cannot happen after splitting) — start of footage
             chosen, used_h = 0.0, 0.0
