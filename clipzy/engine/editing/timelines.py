@@ -292,30 +292,10 @@ def _check(plan: EditPlan, clips: Sequence[TimelineMedia]) -> None:
         raise ValueError(f"segments cover {pos} frames, the output has {plan.output.frame_count}")
 
 
-def build_timeline(plan: EditPlan, *, clips: Sequence[TimelineMedia], soundtrack: str | None = None,
-                   luts: Mapping[str, str] | None = None, media_url: Callable[[str], str] = _default_media_url,
-                   title: str = "clipzy edit", soundtrack_gain_db: float = 0.0) -> otio.schema.Timeline:
-    """The edit plan as one OTIO timeline (module docstring).
-
-    ``clips[seg.clip]``: each footage clip the segments name. ``soundtrack``: the soundtrack
-    WAV's reference (bundle-relative, e.g. :data:`SOUNDTRACK_PATH`) or None (no audio track).
-    ``luts``: LUT name → the ``.cube`` reference (bundle-relative, e.g. ``grade/clip.cube``);
-    a segment whose LUT is not in it is not graded. ``media_url``: a clip's bundle name → the
-    reference written for it. ``soundtrack_gain_db``: the level the editor applies to the WAV.
-    """
-    _check(plan, clips)
-    luts = dict(luts or {})
-    fps = rational(plan.fps)
-    out_size = (plan.output.width, plan.output.height)
-    tl = otio.schema.Timeline(name=title, global_start_time=_rt(0, fps))
-    tl.metadata[META] = {
-        "version": 1,
-        "output": {"width": plan.output.width, "height": plan.output.height, "frame_rate": _fraction_str(fps),
-                   "frame_count": plan.output.frame_count},
-        "luts": luts,
-        "soundtrack": {"source": plan.soundtrack.source, "gain_db": soundtrack_gain_db,
-                       "normalisation_gain_db": plan.soundtrack.gain_db, "target_lufs": plan.soundtrack.target_lufs},
-    }
+def _video_track(plan: EditPlan, clips: Sequence[TimelineMedia], luts: Mapping[str, str],
+                 media_url: Callable[[str], str], fps: Fraction, out_size: tuple[int, int]) -> otio.schema.Track:
+    """The V1 track of :func:`build_timeline`: a transition before each segment that has one,
+    then the segment as a clip of its footage (source range, crop, transform, grade)."""
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     refs: dict[int, otio.schema.ExternalReference] = {}
     for i, seg in enumerate(plan.segments):
@@ -358,6 +338,34 @@ def build_timeline(plan: EditPlan, *, clips: Sequence[TimelineMedia], soundtrack
                 "grade": {"name": seg.lut, "file": grade} if grade else None,
             }})
         video.append(clip)
+    return video
+
+
+def build_timeline(plan: EditPlan, *, clips: Sequence[TimelineMedia], soundtrack: str | None = None,
+                   luts: Mapping[str, str] | None = None, media_url: Callable[[str], str] = _default_media_url,
+                   title: str = "clipzy edit", soundtrack_gain_db: float = 0.0) -> otio.schema.Timeline:
+    """The edit plan as one OTIO timeline (module docstring).
+
+    ``clips[seg.clip]``: each footage clip the segments name. ``soundtrack``: the soundtrack
+    WAV's reference (bundle-relative, e.g. :data:`SOUNDTRACK_PATH`) or None (no audio track).
+    ``luts``: LUT name → the ``.cube`` reference (bundle-relative, e.g. ``grade/clip.cube``);
+    a segment whose LUT is not in it is not graded. ``media_url``: a clip's bundle name → the
+    reference written for it. ``soundtrack_gain_db``: the level the editor applies to the WAV.
+    """
+    _check(plan, clips)
+    luts = dict(luts or {})
+    fps = rational(plan.fps)
+    out_size = (plan.output.width, plan.output.height)
+    tl = otio.schema.Timeline(name=title, global_start_time=_rt(0, fps))
+    tl.metadata[META] = {
+        "version": 1,
+        "output": {"width": plan.output.width, "height": plan.output.height, "frame_rate": _fraction_str(fps),
+                   "frame_count": plan.output.frame_count},
+        "luts": luts,
+        "soundtrack": {"source": plan.soundtrack.source, "gain_db": soundtrack_gain_db,
+                       "normalisation_gain_db": plan.soundtrack.gain_db, "target_lufs": plan.soundtrack.target_lufs},
+    }
+    video = _video_track(plan, clips, luts, media_url, fps, out_size)
     tl.tracks.append(video)
     if soundtrack:
         audio = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
@@ -462,18 +470,11 @@ def _rtime(x: Fraction) -> str:
 # -- FCPXML (by hand) -------------------------------------------------------------------------
 
 
-def fcpxml_string(tl: otio.schema.Timeline) -> str:
-    """The timeline as FCPXML 1.8 (module docstring)."""
-    items, fps = _items(tl)
-    meta = _plain(tl.metadata[META])
-    W, H = meta["output"]["width"], meta["output"]["height"]
-    n_total = meta["output"]["frame_count"]
-    frame = 1 / fps
-    root = ET.Element("fcpxml", version="1.8")
-    res = ET.SubElement(root, "resources")
-    ids = iter(f"r{i}" for i in range(1, 10_000))
-    seq_fmt = next(ids)
-    ET.SubElement(res, "format", id=seq_fmt, frameDuration=_rtime(frame), width=str(W), height=str(H))
+def _fcpx_assets(res: ET.Element, ids, items: list, tl: otio.schema.Timeline, total_s: Fraction
+                 ) -> tuple[dict[tuple[Fraction, int, int], str], dict[str, str], Any, str | None]:
+    """The FCPXML ``resources`` for the clips and the soundtrack (``total_s`` seconds long):
+    (format id per (rate, width, height), asset id per media URL, the soundtrack clip or None,
+    its asset id or None)."""
     formats: dict[tuple[Fraction, int, int], str] = {}
     assets: dict[str, str] = {}
     for it in items:
@@ -496,8 +497,24 @@ def fcpxml_string(tl: otio.schema.Timeline) -> str:
     if sound is not None:
         sound_id = next(ids)
         ET.SubElement(res, "asset", id=sound_id, name=sound.name, src=sound.media_reference.target_url, start="0s",
-                      duration=_rtime(Fraction(n_total) / fps), hasVideo="0", hasAudio="1", audioSources="1",
+                      duration=_rtime(total_s), hasVideo="0", hasAudio="1", audioSources="1",
                       audioChannels="2", audioRate="48000")
+    return formats, assets, sound, sound_id
+
+
+def fcpxml_string(tl: otio.schema.Timeline) -> str:
+    """The timeline as FCPXML 1.8 (module docstring)."""
+    items, fps = _items(tl)
+    meta = _plain(tl.metadata[META])
+    W, H = meta["output"]["width"], meta["output"]["height"]
+    n_total = meta["output"]["frame_count"]
+    frame = 1 / fps
+    root = ET.Element("fcpxml", version="1.8")
+    res = ET.SubElement(root, "resources")
+    ids = iter(f"r{i}" for i in range(1, 10_000))
+    seq_fmt = next(ids)
+    ET.SubElement(res, "format", id=seq_fmt, frameDuration=_rtime(frame), width=str(W), height=str(H))
+    formats, assets, sound, sound_id = _fcpx_assets(res, ids, items, tl, Fraction(n_total) / fps)
     effects: dict[str, str] = {}
 
     def effect(name: str, uid: str) -> str:
