@@ -29,6 +29,17 @@ repository; the built clips and their plan/truth JSON are cached under bench/out
 
 Usage:  python bench/shots.py [--set first|second|both] [--only int8,classical] [--threads 2]
         [--media ../shared/media] [--work bench/out/shots] [--no-scenedetect]
+        python bench/shots.py --speed [VIDEO ...]
+
+Every TransNetV2 graph runs in both modes of :class:`clipzy.engine.analysis.shots.TransNetDetector`:
+``full`` (the network on every window) and ``cascade`` (only on the windows the cheap gate opens).
+
+``--speed`` instead times the production detector (synthetic-calibration int8) alone on each
+VIDEO — its 48x27 frames decoded first, then pushed — in both modes, beside a plain threaded
+decode of the same file (the floor), with the windows the network ran on and whether the
+cascade found the same transitions. Without VIDEO it builds (once) ``real60.mp4`` in
+``--work``: 60 s of 1080p30 real footage, cockatoo.mp4 then wannaworktogether.mp4
+(:func:`real_join`).
 
 Two int8 graphs, both static (QDQ, per-channel) quantisations of the fp32 graph: one
 calibrated on frames of wannaworktogether.mp4 (in neither evaluation set), and the one
@@ -277,6 +288,114 @@ def run_engine(path: str, factory) -> tuple[list, int, float]:
     return res.transitions, res.frames, time.perf_counter() - t0
 
 
+def transnet_runner(sess: "Sessions", key: str, mode: str):
+    """A bench runner of TransNetDetector on session ``key`` in ``mode`` (full or cascade)."""
+    return lambda p: run_engine(p, lambda i: shots.TransNetDetector(i, sess[key], mode=mode))
+
+
+def real_join(path: Path, media_dir: str) -> Path:
+    """60 s of real footage at 1920x1080, 30 fps, H.264 CRF 20 (built once at ``path``): the
+    14 s of cockatoo.mp4 (handheld camera) then the first 46 s of wannaworktogether.mp4
+    (edited, with on-screen text), each centre-cropped to 16:9, upscaled in swscale
+    (bicubic) and brought to 30 fps by time (the latest source frame at each output time)."""
+    import av
+
+    if path.is_file():
+        return path
+    tmp = path.with_suffix(".part.mp4")
+    with av.open(str(tmp), "w") as out:
+        vs = out.add_stream("libx264", rate=30)
+        vs.width, vs.height, vs.pix_fmt = 1920, 1080, "yuv420p"
+        vs.options = {"crf": "20", "preset": "veryfast"}
+        n = 0
+        for name, seconds in (("cockatoo.mp4", 14), ("wannaworktogether.mp4", 46)):
+            for img in _frames_at_30(os.path.join(media_dir, name), seconds):
+                h, w = img.shape[:2]
+                top = max(0, (h - round(w * 9 / 16)) // 2)
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[top:h - top]), format="rgb24")
+                frame = frame.reformat(width=1920, height=1080, format="yuv420p", interpolation="BICUBIC")
+                frame.pts = n
+                n += 1
+                out.mux(vs.encode(frame))
+        out.mux(vs.encode())
+    os.replace(tmp, path)
+    return path
+
+
+def _frames_at_30(path: str, seconds: float):
+    """RGB frames of ``path`` at 30 fps by time for its first ``seconds`` seconds."""
+    import av
+
+    want, last = int(seconds * 30), None
+    k = 0
+    with av.open(path) as c:
+        vs = c.streams.video[0]
+        vs.thread_type = "AUTO"
+        start = vs.start_time * vs.time_base if vs.start_time is not None else 0
+        for f in c.decode(vs):
+            t = float(f.pts * vs.time_base - start)
+            while last is not None and k < want and k / 30 < t:
+                yield last
+                k += 1
+            if k >= want:
+                return
+            last = f.to_ndarray(format="rgb24")
+    while last is not None and k < want:
+        yield last
+        k += 1
+
+
+def decode_floor(path: str) -> float:
+    """Wall seconds of a plain threaded PyAV decode of every frame of ``path`` (no conversion)."""
+    import av
+
+    t0 = time.perf_counter()
+    with av.open(path) as c:
+        vs = c.streams.video[0]
+        vs.thread_type = "AUTO"
+        for _ in c.decode(vs):
+            pass
+    return time.perf_counter() - t0
+
+
+class _Frames:
+    """A FramePump consumer keeping every 48x27 frame (the speed bench pushes them later)."""
+
+    frame_size = (transnet.WIDTH, transnet.HEIGHT)
+    every_s = 0.0
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[np.ndarray, float]] = []
+
+    def push(self, image: np.ndarray, t_s: float) -> None:
+        self.frames.append((image.copy(), t_s))
+
+
+def speed_table(videos: list[str], sess: "Sessions") -> None:
+    """Print the production detector's speed alone in each mode beside the decode floor."""
+    print("| video | frames | decode floor s (frames/s) | mode | detector alone s (frames/s) | CPU s | windows run | "
+          "transitions | same as full |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for path in videos:
+        info = media.probe(path)
+        floor = decode_floor(path)
+        got = _Frames()
+        media.FramePump(path, [got], info=info).run()
+        n, full = len(got.frames), None
+        for mode in shots.SHOT_MODES:
+            det = shots.TransNetDetector(info, sess["int8-syn"], mode=mode)
+            t0, c0 = time.perf_counter(), time.process_time()
+            for image, t_s in got.frames:
+                det.push(image, t_s)
+            res = det.finish()
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            found = [(round(t.start_s, 3), round(t.end_s, 3), t.type) for t in res.transitions]
+            full = found if mode == "full" else full
+            print(f"| {Path(path).name} {info.width}x{info.height} | {n} | {floor:.2f} ({n / floor:.0f}) | {mode} | "
+                  f"{wall:.2f} ({n / wall:.0f}) | {cpu:.2f} | {res.stats['windows_run']}/{res.stats['windows']} | "
+                  f"{len(found)} | {'—' if mode == 'full' else ('yes' if found == full else 'no')} |")
+
+
 def run_scenedetect(path: str) -> tuple[list, int, float]:
     from scenedetect import AdaptiveDetector, detect
 
@@ -332,10 +451,17 @@ def main() -> None:
     ap.add_argument("--set", choices=("first", "second", "both"), default="both", dest="which")
     ap.add_argument("--no-scenedetect", action="store_true")
     ap.add_argument("--only", default="", help="run only detectors whose name contains one of these (comma-separated)")
+    ap.add_argument("--speed", nargs="*", metavar="VIDEO",
+                    help="time the detector alone in both modes on these videos (default: real60.mp4, built)")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    if args.speed is not None:
+        videos = args.speed or [str(real_join(work / "real60.mp4", args.media))]
+        speed_table(videos, Sessions(work, args.media, args.threads))
+        print(f"\nthreads={args.threads}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        return
     sets = ("first", "second") if args.which == "both" else (args.which,)
 
     data: dict[str, dict] = {}
@@ -366,13 +492,12 @@ def main() -> None:
 
     sess = Sessions(work, args.media, args.threads)
     detectors = {
-        "transnetv2 fp32": lambda p: run_engine(p, lambda i: shots.TransNetDetector(i, sess["fp32"])),
-        "transnetv2 int8 (real-frame calibration)":
-            lambda p: run_engine(p, lambda i: shots.TransNetDetector(i, sess["int8"])),
-        "transnetv2 int8 (synthetic calibration)":
-            lambda p: run_engine(p, lambda i: shots.TransNetDetector(i, sess["int8-syn"])),
-        "classical fallback": lambda p: run_engine(p, lambda i: shots.ClassicalDetector(i)),
+        f"transnetv2 {graph} {mode}": transnet_runner(sess, key, mode)
+        for graph, key in (("fp32", "fp32"), ("int8 (real-frame calibration)", "int8"),
+                           ("int8 (synthetic calibration)", "int8-syn"))
+        for mode in shots.SHOT_MODES
     }
+    detectors["classical fallback"] = lambda p: run_engine(p, lambda i: shots.ClassicalDetector(i))
     only = [w.strip() for w in args.only.split(",") if w.strip()]
     wanted = [n for n in [*detectors, "pyscenedetect adaptive"] if not only or any(w in n for w in only)]
     if "pyscenedetect adaptive" in wanted and not args.no_scenedetect and ensure_scenedetect():

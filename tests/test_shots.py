@@ -51,6 +51,32 @@ def test_transnet_quality(with_models, eval_clips):
     assert q["gradual_type_acc"] >= 0.75, q
 
 
+@pytest.mark.slow
+def test_cascade_finds_what_the_full_network_finds_on_fewer_windows(with_models, eval_clips, shared_media):
+    """The default cascade (CascadeGate) against the network on every window: the same
+    transitions on the evaluation clips and on a real single take, on fewer windows."""
+    run_total = win_total = 0
+    for path in [c.path for c in eval_clips] + [str(shared_media / "cockatoo.mp4")]:
+        full = _run(path, models=with_models, mode="full")
+        casc = _run(path, models=with_models, mode="cascade")
+        assert casc.stats["mode"] == "cascade" and full.stats["windows_run"] == full.stats["windows"]
+        assert [(t.type, round(t.start_s, 3), round(t.end_s, 3)) for t in casc.transitions] == \
+            [(t.type, round(t.start_s, 3), round(t.end_s, 3)) for t in full.transitions], path
+        run_total += casc.stats["windows_run"]
+        win_total += casc.stats["windows"]
+    assert run_total < win_total, (run_total, win_total)
+
+
+def test_shot_mode_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CLIPZY_SHOT_MODE", "full")
+    assert shots.shot_mode() == "full"
+    monkeypatch.setenv("CLIPZY_SHOT_MODE", "sometimes")
+    with pytest.raises(ValueError, match="CLIPZY_SHOT_MODE"):
+        shots.shot_mode()
+    monkeypatch.delenv("CLIPZY_SHOT_MODE")
+    assert shots.shot_mode() == "cascade"
+
+
 def test_fallback_quality(without_models, eval_clips):
     det = shots.make_detector(media.probe(eval_clips[0].path), models=without_models)
     assert isinstance(det, shots.ClassicalDetector)

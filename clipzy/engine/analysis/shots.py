@@ -6,8 +6,11 @@ with ``finish() -> ShotResult``:
 - :class:`TransNetDetector` runs TransNetV2 (ONNX, see :mod:`clipzy.engine.models.transnet`) on
   48x27 frames in 100-frame windows as frames arrive (several windows per
   ``session.run``; the int8 graph on CPU, fp32 on CUDA) and keeps only a rolling buffer
-  of frames. TransNetV2 does not see wipes, so a long-range luma difference on the same
-  frames proposes extra spans that are kept only when typed as wipes;
+  of frames. In the ``cascade`` mode (the default, :func:`shot_mode`) a cheap gate
+  (:class:`CascadeGate`) looks at every frame and the network runs only on the windows
+  that may hold a boundary; ``full`` runs it on every window. TransNetV2 does not see
+  wipes, so a long-range luma difference on the same frames proposes extra spans that
+  are kept only when typed as wipes;
 - :class:`ClassicalDetector` is the fallback when the model is not prepared: an adaptive
   HSV content detector for cuts, a long-range difference detector for gradual
   transitions, and a fade detector (frames near black/white and the luma ramps around
@@ -25,6 +28,7 @@ frame fully in the new shot (``end_s``).
 from __future__ import annotations
 
 import collections
+import os
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -40,6 +44,17 @@ LONG_RANGE_S = 0.4  # the long-range difference compares frames this far apart (
 JUMP_MIN = 3.0  # frame-to-frame luma difference (0..255, 48×27) a jump needs ...
 JUMP_RATIO = 6.0  # ... and this many times its neighbours' (TransNetDetector)
 JUMP_FLOOR = 0.5  # neighbours' difference never counts as less than this (codec noise)
+
+#: TransNetDetector modes: the network on every window, or only where the gate lets it.
+SHOT_MODES = ("full", "cascade")
+# The cascade's gate (CascadeGate); luma levels 0..255 on the 48x27 frames.
+GATE_SCALES_S = (0.2, 0.4, 1.0)  # blend test: a frame against the frames this far either side (s)
+GATE_NET = 6.0  # ... whose mean absolute difference is at least this
+GATE_RESIDUAL = 0.3  # ... fits a blend of them within this share of that difference
+GATE_RUN = 4  # ... on this many consecutive frames
+GATE_CUT_STEP = 4.0  # cut test: a frame-to-frame mean step of at least this ...
+GATE_CUT_RATIO = 2.0  # ... and this many times the largest step two frames either side
+GATE_MARGIN = 8  # a window runs when a suspect frame lies within this many frames of its predicted part
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,11 @@ class Candidate(NamedTuple):
     long_range_only: bool = False  # proposed by the long-range difference alone
 
 
+def frame_rate_of(info: VideoInfo | None) -> float:
+    """The video's frame rate in frames per second (25 when unknown)."""
+    return float(info.frame_rate) if info is not None and info.frame_rate else 25.0
+
+
 class _Streaming:
     """Rolling frame buffer, per-frame times and a long-range change track.
 
@@ -109,7 +129,7 @@ class _Streaming:
                  extra_buffer: int, long_threshold: float, long_types: frozenset[str]) -> None:
         self.frame_size = frame_size
         self.every_s = 0.0
-        self.fps = float(info.frame_rate) if info is not None and info.frame_rate else 25.0
+        self.fps = frame_rate_of(info)
         self.k = max(3, int(round(LONG_RANGE_S * self.fps)))  # long-range distance (frames)
         self.max_span = max(2 * self.k + 4, int(round(max_span_s * self.fps)))
         self._buf: collections.deque = collections.deque(maxlen=self.max_span + 4 * self.k + 16 + extra_buffer)
@@ -304,6 +324,118 @@ class _Streaming:
 # ---------------------------------------------------------------------------
 
 
+def shot_mode() -> str:
+    """``CLIPZY_SHOT_MODE``: ``full`` or ``cascade`` (default; see :class:`CascadeGate`)."""
+    mode = os.environ.get("CLIPZY_SHOT_MODE", "").strip().lower() or "cascade"
+    if mode not in SHOT_MODES:
+        raise ValueError(f"CLIPZY_SHOT_MODE must be one of {', '.join(SHOT_MODES)}, got {mode!r}")
+    return mode
+
+
+class CascadeGate:
+    """Which TransNetV2 windows may hold a boundary, from cheap features of every frame.
+
+    A frame is *suspect* when
+
+    - **cut test**: its mean luma step from the previous frame is at least
+      :data:`GATE_CUT_STEP` and :data:`GATE_CUT_RATIO` × the largest step of the two frames
+      either side (camera motion raises its neighbours too); or
+    - **blend test**: it lies in a run of :data:`GATE_RUN` consecutive frames each of which,
+      at some scale s of :data:`GATE_SCALES_S`, is a blend ``(1 − w)·A + w·B`` of the frames
+      A and B s seconds before and after it (ends clamped to the clip) within
+      :data:`GATE_RESIDUAL` of their mean difference, itself at least :data:`GATE_NET`.
+      A dissolve or fade is such a blend at every scale however slowly it moves per frame
+      (a 3 s dissolve between shots 30 levels apart still differs by 20 over the 1 s
+      scale); a cut is one too (the middle frame is one of its ends); camera or subject
+      motion is not (the middle frame is sharp, the blend of its ends a double image).
+
+    Window i (predicting frames ``50 i`` … ``50 i + 49``) is *open* when a suspect frame lies
+    within :data:`GATE_MARGIN` frames of that range. A frame's status is final once the
+    frames the tests look at have arrived (the longest scale, plus a run in progress), so
+    :meth:`decided_windows` lags the newest frame by about 1 s. Memory: a ring of
+    ``2 × longest scale + 1`` grey frames, five steps and the open windows not yet taken.
+    """
+
+    def __init__(self, fps: float) -> None:
+        self.scales = sorted({max(2, int(round(s * fps))) for s in GATE_SCALES_S})  # frames
+        self._grey: collections.deque = collections.deque(maxlen=2 * self.scales[-1] + 1)
+        self._steps: collections.deque = collections.deque(maxlen=5)
+        self.n = 0  # frames pushed
+        self._centre = 0  # next frame the blend test is due for
+        self._cut_next = 1  # next frame the cut test is due for
+        self._run = 0  # length of the blend run ending at the last tested frame
+        self.open: set[int] = set()  # open window indices (the caller discards those it took)
+        self._final = False
+
+    @property
+    def lag(self) -> int:
+        """Frames between the newest frame and the last one whose status is final (at most)."""
+        return self.scales[-1] + 2 * GATE_RUN
+
+    def push(self, grey: np.ndarray, step: float) -> None:
+        """Take the next frame's float32 luma (48x27) and its mean step from the previous one."""
+        self._grey.append(grey)
+        self._steps.append(float(step))
+        self.n += 1
+        self._scan(final=False)
+
+    def finish(self) -> None:
+        """Test the last frames (their later neighbours do not exist: ends clamped)."""
+        self._scan(final=True)
+        self._final = True
+
+    def _scan(self, final: bool) -> None:
+        cut_upto = self.n if final else self.n - 2
+        while self._cut_next < cut_upto:
+            if self._cut_at(self._cut_next):
+                self._mark(self._cut_next)
+            self._cut_next += 1
+        blend_upto = self.n if final else self.n - self.scales[-1]
+        while self._centre < blend_upto:
+            c = self._centre
+            self._run = self._run + 1 if self._blend_at(c) else 0
+            if self._run >= GATE_RUN:
+                for j in range(c - GATE_RUN + 1, c + 1):
+                    self._mark(j)
+            self._centre += 1
+
+    def _cut_at(self, t: int) -> bool:
+        """The cut test of frame t (its steps t−2 … t+2 are in the ring of steps)."""
+        first = self.n - len(self._steps)
+        step = self._steps[t - first]
+        around = [self._steps[j - first] for j in (t - 2, t - 1, t + 1, t + 2) if 1 <= j < self.n and j >= first]
+        return step >= GATE_CUT_STEP and step >= GATE_CUT_RATIO * max(around, default=0.0)
+
+    def _blend_at(self, c: int) -> bool:
+        """The blend test of frame c at each scale (class docstring)."""
+        first = self.n - len(self._grey)
+        x = self._grey[c - first]
+        for s in self.scales:
+            a = self._grey[max(0, c - s) - first]
+            d = self._grey[min(self.n - 1, c + s) - first] - a
+            net = float(np.abs(d).mean())
+            if net < GATE_NET:
+                continue
+            w = float(np.clip(float(((x - a) * d).sum()) / float((d * d).sum()), 0.0, 1.0))
+            if float(np.abs(x - a - w * d).mean()) <= GATE_RESIDUAL * net:
+                return True
+        return False
+
+    def _mark(self, j: int) -> None:
+        """Open every window whose predicted range lies within GATE_MARGIN frames of frame j."""
+        lo = max(0, (j - GATE_MARGIN) // transnet.STEP)
+        self.open.update(range(lo, (j + GATE_MARGIN) // transnet.STEP + 1))
+
+    def decided_windows(self) -> int:
+        """How many windows from the first are decided (open or not, for good)."""
+        if self._final:
+            return 1 << 62
+        pending = self._run if self._run < GATE_RUN else 0  # a run that may still reach GATE_RUN
+        known = min(self._cut_next, self._centre - pending)  # frames 0 … known − 1 are final
+        return max(0, (known - GATE_MARGIN) // transnet.STEP)
+
+
+
 class TransNetDetector(_Streaming):
     """TransNetV2 on 48x27 frames; ``batch`` windows of 100 frames per session.run.
 
@@ -314,18 +446,27 @@ class TransNetDetector(_Streaming):
     scene — so a frame whose difference to the previous one is at least :data:`JUMP_MIN`
     grey levels and :data:`JUMP_RATIO` × that of its neighbours (two frames either side: a
     flash or a shaky camera raises them too) proposes a cut, kept when typed as one.
-    ``max_span_s``: longest transition kept in the buffer (seconds).
+    ``max_span_s``: longest transition kept in the buffer (seconds). ``mode``: ``full``
+    (the network on every window) or ``cascade`` (only on the windows :class:`CascadeGate`
+    opens; the others predict 0); None: :func:`shot_mode`. An open window is the same
+    window, with the same context, as in ``full``, so both modes agree wherever the gate
+    opened.
     """
 
     detector_name = "transnetv2-onnx"
 
     def __init__(self, info: VideoInfo | None, session: Any, *, batch: int = 2, threshold: float = 0.5,
-                 max_span_s: float = 4.0, wipe_threshold: float = 22.0) -> None:
+                 max_span_s: float = 4.0, wipe_threshold: float = 22.0, mode: str | None = None) -> None:
         if batch < 1:
             raise ValueError("batch must be >= 1")
         if not 0 < threshold < 1:
             raise ValueError("threshold must be in (0, 1)")
+        self.mode = shot_mode() if mode is None else mode
+        if self.mode not in SHOT_MODES:
+            raise ValueError(f"mode must be one of {', '.join(SHOT_MODES)}, got {self.mode!r}")
+        self._gate = CascadeGate(frame_rate_of(info)) if self.mode == "cascade" else None
         extra = transnet.CONTEXT + transnet.WINDOW + (batch + 1) * transnet.STEP
+        extra += self._gate.lag + GATE_MARGIN if self._gate is not None else 0
         super().__init__(info, (transnet.WIDTH, transnet.HEIGHT), max_span_s=max_span_s, extra_buffer=extra,
                          long_threshold=wipe_threshold, long_types=frozenset({"wipe"}))
         self.long_merges = False
@@ -333,6 +474,7 @@ class TransNetDetector(_Streaming):
         self.batch = batch
         self.threshold = threshold
         self._next_window = 0
+        self.windows_run = 0  # windows the network ran on
         self.single: list[float] = []
         self.many: list[float] = []
         self._scan = 0  # next prediction index to scan for segments
@@ -348,8 +490,12 @@ class TransNetDetector(_Streaming):
         gray = self._gray[-1]
         self.step.append(0.0 if self._prev_gray is None else float(np.abs(gray - self._prev_gray).mean()))
         self._prev_gray = gray
+        if self._gate is not None:
+            self._gate.push(gray, self.step[-1])
         self._jumps(final=False)
         ready = (self.n - transnet.WINDOW + transnet.CONTEXT) // transnet.STEP + 1  # windows with all frames
+        if self._gate is not None:
+            ready = min(ready, self._gate.decided_windows())
         if ready - self._next_window >= self.batch:
             self._run(self._next_window + self.batch, final=False)
 
@@ -371,12 +517,23 @@ class TransNetDetector(_Streaming):
         return np.stack([self._buf[int(k) - self._first_idx] for k in idx])
 
     def _run(self, upto: int, *, final: bool) -> None:
-        wins = [self._window(i) for i in range(self._next_window, upto)]
-        for j in range(0, len(wins), self.batch):
-            s, m = self.session.run(["single", "many"], {"frames": np.stack(wins[j:j + self.batch])})
-            c0, c1 = transnet.CONTEXT, transnet.CONTEXT + transnet.STEP
-            self.single.extend(s[:, c0:c1].reshape(-1).tolist())
-            self.many.extend(m[:, c0:c1].reshape(-1).tolist())
+        """Predict windows ``_next_window`` … ``upto − 1`` (in cascade mode only the open ones run;
+        the others predict 0) and scan the predictions for segments."""
+        todo = [i for i in range(self._next_window, upto) if self._gate is None or i in self._gate.open]
+        c0, c1 = transnet.CONTEXT, transnet.CONTEXT + transnet.STEP
+        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for j in range(0, len(todo), self.batch):
+            chunk = todo[j:j + self.batch]
+            s, m = self.session.run(["single", "many"], {"frames": np.stack([self._window(i) for i in chunk])})
+            out.update((i, (s[k, c0:c1], m[k, c0:c1])) for k, i in enumerate(chunk))
+        none = np.zeros(transnet.STEP, np.float32)
+        for i in range(self._next_window, upto):
+            s_i, m_i = out.get(i, (none, none))
+            self.single.extend(s_i.tolist())
+            self.many.extend(m_i.tolist())
+        if self._gate is not None:
+            self._gate.open.difference_update(range(self._next_window, upto))
+        self.windows_run += len(todo)
         self._next_window = upto
         self._segments(final)
 
@@ -409,16 +566,18 @@ class TransNetDetector(_Streaming):
 
     def finish(self) -> ShotResult:
         """Run the remaining windows (last frame repeated as padding) and type the spans."""
+        total = (self.n + transnet.STEP - 1) // transnet.STEP
         if self.n:
             self._jumps(final=True)
-            total = (self.n + transnet.STEP - 1) // transnet.STEP
+            if self._gate is not None:
+                self._gate.finish()
             if total > self._next_window:
                 self._run(total, final=True)
             else:
                 self._segments(True)
             self._finish_common()
         prov = session_provider(self.session)
-        return self.result(prov, threshold=self.threshold)
+        return self.result(prov, threshold=self.threshold, mode=self.mode, windows=total, windows_run=self.windows_run)
 
 
 # ---------------------------------------------------------------------------
@@ -516,15 +675,16 @@ class ClassicalDetector(_Streaming):
 
 
 def make_detector(info: VideoInfo | None, *, models: ModelRegistry | None = None, use_model: bool = True,
-                  batch: int = 2) -> TransNetDetector | ClassicalDetector:
+                  batch: int = 2, mode: str | None = None) -> TransNetDetector | ClassicalDetector:
     """The TransNetV2 detector when ``models`` holds it (and ``use_model``), else the
     classical fallback. On the CPU provider the int8 graph is used when prepared
     (:func:`transnet_session`). ``models`` None: :meth:`ModelRegistry.from_environ`.
-    ``batch``: 100-frame windows per session.run."""
+    ``batch``: 100-frame windows per session.run; ``mode``: ``full`` or ``cascade``
+    (None: :func:`shot_mode`, from ``CLIPZY_SHOT_MODE``)."""
     if use_model:
         sess = transnet_session(models or ModelRegistry.from_environ())
         if sess is not None:
-            return TransNetDetector(info, sess, batch=batch)
+            return TransNetDetector(info, sess, batch=batch, mode=mode)
     return ClassicalDetector(info)
 
 
