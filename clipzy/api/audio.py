@@ -1,14 +1,12 @@
 """POST /api/v1/audio/upload and GET /api/v1/audio/{audio_id} (v1.1: the song to cut to)."""
 from __future__ import annotations
 
-import os
 
-from flask import current_app, g, request
+from flask import current_app
 from flask.views import MethodView
 
 from ..jobs import intake
-from .base import Blueprint, say
-from .errors import ApiError
+from .base import Blueprint, require_file_part, say, streamed_upload
 from .schemas import AudioSchema, AudioUploadSchema
 
 blp = Blueprint("audio", __name__, url_prefix="/api/v1/audio", description="Upload and inspect songs")
@@ -25,9 +23,7 @@ def audio_view(row: dict) -> dict:
 @blp.before_request
 def file_part_first():
     """MISSING_FIELD wins over unknown fields, as for video uploads."""
-    if request.method == "POST" and request.endpoint == "audio.AudioUpload" and "file" not in request.files:
-        raise ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",
-                       {"file": ["Missing data for required field."]})
+    require_file_part("audio.AudioUpload")
 
 
 @blp.route("/upload")
@@ -39,16 +35,8 @@ class AudioUpload(MethodView):
     @blp.fails(503, "SERVICE_UNAVAILABLE (storage or database full)")
     def post(self, form):
         """Upload a song (multipart/form-data, field `file`): streamed to disk and probed; a video's first audio track is accepted."""
-        if g.get("upload_storage_full"):
-            raise ApiError("SERVICE_UNAVAILABLE", 503, "Storage is full",
-                           "storage is full: no space left on device for the upload; nothing was kept",
-                           headers={"Retry-After": "60"})
         upload = form["file"]
-        temp_path = getattr(upload.stream, "name", None)
-        if not isinstance(temp_path, str) or not os.path.isfile(temp_path):
-            raise ApiError("INTERNAL_ERROR", 500, "Upload could not be stored", "the upload was not streamed to disk")
-        upload.stream.flush()
-        upload.stream.close()
+        temp_path = streamed_upload(upload)
         row = intake.store_audio(current_app.extensions["clipzy"], current_app.config, temp_path=temp_path,
                                  filename=upload.filename)
         say("Audio uploaded successfully")

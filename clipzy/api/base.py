@@ -6,6 +6,8 @@ shows what clients really get. A view sets the envelope's message with ``say()``
 """
 from __future__ import annotations
 
+import os
+
 from flask import g, request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
@@ -104,3 +106,30 @@ def require_json_object(limit_bytes: int) -> None:
         body = None
     if not isinstance(body, dict):
         raise ApiError("INVALID_JSON", 400, "The request body is not valid JSON", "expected a JSON object")
+
+
+def require_file_part(endpoint: str) -> None:
+    """API.md: an upload to ``endpoint`` without a ``file`` part is MISSING_FIELD, whatever
+    else it carries (a file sent under another name is a missing ``file``). Call it from the
+    blueprint's ``before_request``, so it wins over the schema's unknown-field errors."""
+    if request.method == "POST" and request.endpoint == endpoint and "file" not in request.files:
+        raise ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",
+                       {"file": ["Missing data for required field."]})
+
+
+def streamed_upload(upload) -> str:
+    """The temporary file the multipart parser streamed ``upload`` into, flushed and closed;
+    503 when the disk filled while streaming (nothing was kept)."""
+    if g.get("upload_storage_full"):
+        raise ApiError("SERVICE_UNAVAILABLE", 503, "Storage is full",
+                       "storage is full: no space left on device for the upload; nothing was kept",
+                       headers={"Retry-After": "60"})
+    if upload is None or not hasattr(upload, "stream"):
+        raise ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",
+                       {"file": ["Missing data for required field."]})
+    temp_path = getattr(upload.stream, "name", None)
+    if not isinstance(temp_path, str) or not os.path.isfile(temp_path):
+        raise ApiError("INTERNAL_ERROR", 500, "Upload could not be stored", "the upload was not streamed to disk")
+    upload.stream.flush()
+    upload.stream.close()
+    return temp_path

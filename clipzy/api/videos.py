@@ -1,14 +1,12 @@
 """POST /api/v1/videos/upload and GET /api/v1/videos/{video_id}."""
 from __future__ import annotations
 
-import os
 
-from flask import current_app, g, request
+from flask import current_app
 from flask.views import MethodView
 
 from ..jobs import intake
-from .base import Blueprint, say
-from .errors import ApiError
+from .base import Blueprint, require_file_part, say, streamed_upload
 from .schemas import UploadSchema, VideoSchema
 
 blp = Blueprint("videos", __name__, url_prefix="/api/v1/videos", description="Upload and inspect videos")
@@ -32,9 +30,7 @@ def video_view(row: dict) -> dict:
 def file_part_first():
     """API.md: an upload without a ``file`` part is MISSING_FIELD, whatever else it carries
     (unknown fields included: a file sent under another name is a missing ``file``)."""
-    if request.method == "POST" and request.endpoint == "videos.VideoUpload" and "file" not in request.files:
-        raise ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",
-                       {"file": ["Missing data for required field."]})
+    require_file_part("videos.VideoUpload")
 
 
 @blp.route("/upload")
@@ -47,20 +43,8 @@ class VideoUpload(MethodView):
     @blp.fails(503, "SERVICE_UNAVAILABLE (storage or database full)")
     def post(self, form):
         """Upload a video (multipart/form-data, field `file`); it is streamed to disk and probed."""
-        if g.get("upload_storage_full"):
-            raise ApiError("SERVICE_UNAVAILABLE", 503, "Storage is full",
-                           "storage is full: no space left on device for the upload; nothing was kept",
-                           headers={"Retry-After": "60"})
         upload = form.get("file")
-        if upload is None or not hasattr(upload, "stream"):
-            raise ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",
-                           {"file": ["Missing data for required field."]})
-        stream = upload.stream
-        temp_path = getattr(stream, "name", None)
-        if not isinstance(temp_path, str) or not os.path.isfile(temp_path):
-            raise ApiError("INTERNAL_ERROR", 500, "Upload could not be stored", "the upload was not streamed to disk")
-        stream.flush()
-        stream.close()
+        temp_path = streamed_upload(upload)
         row = intake.store_video(current_app.extensions["clipzy"], current_app.config, temp_path=temp_path,
                                  filename=upload.filename, template_video_id=form["template_video_id"],
                                  webhook_url=form["webhook_url"])
