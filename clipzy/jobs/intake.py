@@ -63,20 +63,22 @@ def sanitise_filename(name: str | None) -> str:
     return name or "upload"
 
 
+def _row_or_refuse(row: dict | None, what: str, field: str, key: str) -> dict:
+    """``row``, or 404 ``<WHAT>_NOT_FOUND`` saying which ``field`` named the missing ``key``."""
+    if row is None:
+        raise Refused(f"{what.upper()}_NOT_FOUND", 404, f"{what.capitalize()} not found",
+                      f"no {what} with {field} {key!r}")
+    return row
+
+
 def video_or_refuse(store, video_id: str, *, field: str = "video_id") -> dict:
     """The videos row of ``video_id``, or 404 VIDEO_NOT_FOUND naming ``field``."""
-    row = store.get_video(video_id)
-    if row is None:
-        raise Refused("VIDEO_NOT_FOUND", 404, "Video not found", f"no video with {field} {video_id!r}")
-    return row
+    return _row_or_refuse(store.get_video(video_id), "video", field, video_id)
 
 
 def job_or_refuse(store, job_id: str) -> dict:
     """The jobs row of ``job_id``, or 404 JOB_NOT_FOUND."""
-    job = store.get_job(job_id)
-    if job is None:
-        raise Refused("JOB_NOT_FOUND", 404, "Job not found", f"no job with job_id {job_id!r}")
-    return job
+    return _row_or_refuse(store.get_job(job_id), "job", "job_id", job_id)
 
 
 def checked_webhook_url(url: str | None, config: dict) -> str | None:
@@ -171,18 +173,12 @@ def store_audio(services, config: dict, *, temp_path: str, filename: str | None)
 
 def audio_or_refuse(store, audio_id: str, *, field: str = "audio_id") -> dict:
     """The audio row of ``audio_id``, or 404 AUDIO_NOT_FOUND naming ``field``."""
-    row = store.get_audio(audio_id)
-    if row is None:
-        raise Refused("AUDIO_NOT_FOUND", 404, "Audio not found", f"no audio with {field} {audio_id!r}")
-    return row
+    return _row_or_refuse(store.get_audio(audio_id), "audio", field, audio_id)
 
 
 def style_or_refuse(store, style_id: str) -> dict:
     """The saved style ``style_id``, or 404 STYLE_NOT_FOUND."""
-    row = store.get_style(style_id)
-    if row is None:
-        raise Refused("STYLE_NOT_FOUND", 404, "Style not found", f"no style with style_id {style_id!r}")
-    return row
+    return _row_or_refuse(store.get_style(style_id), "style", "style_id", style_id)
 
 
 def save_style(services, *, name: str, job_id: str | None, style_json: dict | None) -> dict:
