@@ -1,6 +1,15 @@
 """Benchmark: a full apply (plan + LUT + mix + render) of one minute of 1080p footage vs the floor.
 
-    .venv/bin/python bench/apply.py [--seconds 60] [--quality medium] [--workdir DIR]
+    .venv/bin/python bench/apply.py [--seconds 60] [--quality medium] [--workdir DIR] [--several]
+
+``--several``: ``clipzy apply --template template_<seconds>.mp4 --footage clip1.mp4 … clip5.mp4
+--music song.wav`` (bench/footage.py's real footage, 1080p30) as a user runs it, measured with
+bench/measure.py (wall, CPU, peak MiB of the process tree) beside its floor in the same run
+(decode of the template, the song and every clip, and an x264 encode of ``--seconds`` of 1080p
+with the engine's settings: :func:`floor_pass`, shared with the single-footage floor); prints
+one markdown row: work | measured | floor | ratio | peak MiB | load average.
+
+Without it:
 
 1. Makes the inputs in code (streamed, never a whole video in memory): footage = the real
    shared clips (REAL_SHOTS of tests/synth/apply.py) cut into 2 s shots, scaled to 1920×1080
@@ -137,35 +146,100 @@ def prepare(work: str, seconds: float) -> dict:
     return job
 
 
-def child_floor(work: str, quality: str) -> dict:
+def floor_pass(decode: list[tuple[str, str]], encode_from: list[str], out_path: str, quality: str,
+               max_frames: int | None = None) -> dict:
+    """The least any apply must do: decode each ``(path, "video" | "audio")`` of ``decode``, then
+    decode the video of ``encode_from`` in order and encode its frames (up to ``max_frames``; the
+    rest only decoded) to 1080p H.264 with the engine's x264 settings for ``quality``."""
     from clipzy.engine.editing.settings import QUALITY
 
-    job = json.load(open(os.path.join(work, "job.json")))
     q = QUALITY[quality]
     t = time.perf_counter()
-    with av.open(job["template"]) as c:
-        for _ in c.decode(video=0):
-            pass
-    with av.open(job["template"]) as c:
-        for _ in c.decode(audio=0):
-            pass
+    for path, kind in decode:
+        with av.open(path) as c:
+            s = c.streams.video[0] if kind == "video" else c.streams.audio[0]
+            s.thread_type = "AUTO"
+            for _ in c.decode(s):
+                pass
     n = 0
-    with av.open(job["footage"]) as src, av.open(os.path.join(work, "floor.mp4"), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-        vin = src.streams.video[0]
-        vin.thread_type = "AUTO"
+    with av.open(out_path, "w", format="mp4", options={"movflags": "+faststart"}) as out:
         vs = out.add_stream("libx264", rate=FPS)
         vs.width, vs.height, vs.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
         vs.options = {"crf": str(q["crf"]), "preset": q["preset"], "profile": "high"}
-        for f in src.decode(vin):
-            f2 = av.VideoFrame.from_ndarray(f.to_ndarray(format="yuv420p"), format="yuv420p")
-            f2.pts = n
-            f2.time_base = Fraction(1, FPS)
-            for p in vs.encode(f2):
-                out.mux(p)
-            n += 1
+        for path in encode_from:
+            with av.open(path) as src:
+                vin = src.streams.video[0]
+                vin.thread_type = "AUTO"
+                for f in src.decode(vin):
+                    if max_frames is not None and n >= max_frames:
+                        continue
+                    f2 = av.VideoFrame.from_ndarray(f.to_ndarray(format="yuv420p"), format="yuv420p")
+                    f2.pts = n
+                    f2.time_base = Fraction(1, FPS)
+                    for p in vs.encode(f2):
+                        out.mux(p)
+                    n += 1
         for p in vs.encode():
             out.mux(p)
     return {"floor_s": time.perf_counter() - t, "frames": n}
+
+
+def child_floor(work: str, quality: str) -> dict:
+    job = json.load(open(os.path.join(work, "job.json")))
+    return floor_pass([(job["template"], "video"), (job["template"], "audio")], [job["footage"]],
+                      os.path.join(work, "floor.mp4"), quality)
+
+
+def child_floor_several(work: str, quality: str) -> dict:
+    """The several-clip floor: decode the template (picture and sound), the song and every clip;
+    encode ``seconds`` of 1080p from the clips' frames."""
+    job = json.load(open(os.path.join(work, "several.json")))
+    return floor_pass([(job["template"], "video"), (job["template"], "audio"), (job["song"], "audio")],
+                      job["clips"], os.path.join(work, "floor_several.mp4"), quality,
+                      max_frames=int(round(job["seconds"] * FPS)))
+
+
+def several(work: str, seconds: float, quality: str) -> None:
+    """``clipzy apply`` of template_<seconds> with clip1..clip5 and the song, as a user runs it,
+    beside the floor (:func:`child_floor_several`), each a child process measured by bench/measure.py."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import footage
+    from measure import load_average, run_measured
+
+    secs = int(seconds)
+    job = {"template": str(footage.build(f"template_{secs}", footage.WORK)),
+           "clips": [str(footage.build(f"clip{i}", footage.WORK)) for i in range(1, 6)],
+           "song": str(footage.build("song", footage.WORK)), "seconds": seconds}
+    with open(os.path.join(work, "several.json"), "w") as fh:
+        json.dump(job, fh)
+    out = os.path.join(work, "several.mp4")
+    config = json.dumps({"quality": quality})
+    cmd = [str(os.path.join(os.path.dirname(sys.executable), "clipzy")), "apply", "--template", job["template"],
+           "--footage", *job["clips"], "--music", job["song"], "-o", out, "--config", config]
+    load0 = load_average()
+    floor = run_measured([sys.executable, os.path.abspath(__file__), "--child", "floor-several", "--workdir", work,
+                          "--quality", quality], cwd=ROOT)
+    if floor.returncode:
+        raise SystemExit(f"floor child failed ({floor.returncode}):\n{floor.stderr[-3000:]}")
+    frames = json.loads(floor.stdout.strip().splitlines()[-1])["frames"]
+    run = run_measured(cmd, cwd=ROOT)
+    load1 = load_average()
+    if run.returncode:
+        raise SystemExit(f"clipzy apply failed ({run.returncode}):\n{run.stderr[-3000:]}")
+    with av.open(out) as c:
+        v = c.streams.video[0]
+        dur = float(c.duration / av.time_base) if c.duration else float("nan")
+        shape = f"{v.codec_context.width}x{v.codec_context.height} @ {float(v.average_rate or 0):.0f} fps, {dur:.1f} s"
+    print(f"$ {' '.join(cmd)}")
+    print(f"inputs: template {os.path.basename(job['template'])}, clips {', '.join(os.path.basename(p) for p in job['clips'])}, "
+          f"song {os.path.basename(job['song'])}; {os.cpu_count()} cores; output {shape}; work dir {work}")
+    print(f"floor: decode template (video+audio) + song + every clip, x264 encode of {frames} frames at "
+          f"{SIZE[0]}x{SIZE[1]} (quality {quality}); floor peak {floor.peak_mib:.0f} MiB")
+    print("| work | measured s (CPU s) | floor s (CPU s) | ratio wall (CPU) | peak MiB | load average |")
+    print("|---|---|---|---|---|---|")
+    print(f"| apply, template_{secs} + clip1..clip5 + song → {shape} | {run.wall_s:.1f} ({run.cpu_s:.1f}) | "
+          f"{floor.wall_s:.1f} ({floor.cpu_s:.1f}) | {run.wall_s / floor.wall_s:.2f}× ({run.cpu_s / floor.cpu_s:.2f}×) | "
+          f"{run.peak_mib:.0f} | {load0[0]:.2f} → {load1[0]:.2f} |")
 
 
 def child_apply(work: str, quality: str) -> dict:
@@ -206,15 +280,20 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--quality", default="medium", choices=("low", "medium", "high"))
     ap.add_argument("--workdir")
-    ap.add_argument("--child", choices=("floor", "apply"))
+    ap.add_argument("--child", choices=("floor", "apply", "floor-several"))
+    ap.add_argument("--several", action="store_true",
+                    help="clipzy apply of template_<seconds> with the five clips and the song (bench/footage.py)")
     ap.add_argument("--reuse", action="store_true", help="reuse the inputs already in --workdir")
     a = ap.parse_args()
     if a.child:
-        res = child_floor(a.workdir, a.quality) if a.child == "floor" else child_apply(a.workdir, a.quality)
-        print(json.dumps(res))
+        child = {"floor": child_floor, "apply": child_apply, "floor-several": child_floor_several}[a.child]
+        print(json.dumps(child(a.workdir, a.quality)))
         return
     work = a.workdir or tempfile.mkdtemp(prefix="clipzy-bench-apply-")
     os.makedirs(work, exist_ok=True)
+    if a.several:
+        several(work, a.seconds, a.quality)
+        return
     if a.reuse and os.path.exists(os.path.join(work, "job.json")):
         job = json.load(open(os.path.join(work, "job.json")))
     else:

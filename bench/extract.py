@@ -1,156 +1,115 @@
-"""Whole Style DNA extraction against the decode floor, measured in the same run.
+"""``clipzy extract`` as a user runs it, against the decode floor measured in the same run.
 
-    .venv/bin/python bench/extract.py [VIDEO ...] [--seconds 20] [--no-model]
+    .venv/bin/python bench/extract.py [VIDEO ...] [--seconds 60 [600 ...]] [--no-model] [--cold]
 
-Without VIDEO it makes a 1080p30 H.264 clip of real camera footage from
-../shared/media/cockatoo.mp4 (upscaled, 20 s) and also measures wannaworktogether.mp4
-(480×352 with music and on-screen text). For each video it prints:
+Without VIDEO it measures ``template_<seconds>.mp4`` of bench/footage.py: real camera
+footage joined and upscaled to 1920×1080 at 30 fps, with music. For each video, each in a
+fresh child process sampled for the peak RSS of its process tree (bench/measure.py):
 
-* decode floor: a plain threaded PyAV decode of every frame (no conversion);
-* each analyser's time inside the one decode pass (time spent in its ``push``);
-* the video pass (wall), the audio pass (loudness, beats, speech), the motion/text finish,
-  the Style DNA assembly, the total, and total ÷ floor;
-* per minute of video: audio analysis and text analysis seconds (issue targets ≤ 3 s and ≤ 20 s).
+* floor: a plain threaded PyAV decode of every frame (no conversion);
+* ``clipzy extract VIDEO -o DNA.json``: wall and CPU seconds, peak MiB, the stages' own
+  seconds from the Style DNA's ``analysis.stage_seconds``, and wall ÷ floor (target ≤ 3.0×,
+  peak < 1536 MiB, flat from 60 s to 10 min);
+* what the Style DNA found (shots, transitions, text overlays, tempo), to show quality at a glance.
+
+``--cold`` adds bench/coldstart.py's table (fresh ``clipzy extract`` of a 5 s clip, first job
+after the service starts). The quality benchmarks are bench/shots.py, ``bench/text.py --eval``
+and bench/audio.py; ``--quality`` runs them after the speed table and prints their tables.
+``--no-model`` points the command at an empty models folder (classical shot detector, VAD fallback).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import av
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-MEDIA = ROOT.parent / "shared" / "media"
+sys.path.insert(0, str(ROOT / "bench"))
+
+import footage  # noqa: E402
+from measure import Measured, load_average, run_measured  # noqa: E402
+
+CLIPZY = str(Path(sys.executable).parent / "clipzy")
+QUALITY = (["shots.py", "--set", "both", "--only", "int8,classical", "--no-scenedetect"], ["text.py", "--eval"], ["audio.py"])
 
 
-def make_1080p(path: Path, seconds: float) -> Path:
-    """Real handheld footage (cockatoo.mp4) upscaled to 1920×1080 at 30 fps, H.264 CRF 20."""
-    with av.open(str(MEDIA / "cockatoo.mp4")) as src, av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=30)
-        vs.width, vs.height, vs.pix_fmt = 1920, 1080, "yuv420p"
-        vs.options = {"crf": "20", "preset": "veryfast"}
-        frames = [f.reformat(width=1920, height=1080, format="yuv420p") for f in src.decode(video=0)]
-        n = int(seconds * 30)
-        for i in range(n):  # 20 fps source → 30 fps by time, looping back and forth
-            k = int(i * 20 / 30) % (2 * len(frames) - 2)
-            f = frames[k if k < len(frames) else 2 * len(frames) - 2 - k]
-            nf = av.VideoFrame.from_ndarray(f.to_ndarray(), format="yuv420p")
-            nf.pts = i
-            for p in vs.encode(nf):
-                out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-    return path
+def decode_floor(path: str) -> None:
+    """The floor: every frame of ``path`` decoded by PyAV with FFmpeg's threads, nothing else."""
+    import av
 
-
-def decode_floor(path: str) -> float:
-    t0 = time.perf_counter()
     with av.open(path) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
         for _ in c.decode(s):
             pass
-    return time.perf_counter() - t0
 
 
-class Timed:
-    """Wrap a FramePump consumer and add up the seconds spent in its push()."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.frame_size = inner.frame_size
-        self.every_s = inner.every_s
-        self.seconds = 0.0
-
-    def push(self, image, t_s):
-        t0 = time.perf_counter()
-        self.inner.push(image, t_s)
-        self.seconds += time.perf_counter() - t0
+def measure(path: str, *, models: str | None, work: Path) -> dict:
+    """Floor and ``clipzy extract`` of ``path``, each a measured child process."""
+    floor = run_measured([sys.executable, __file__, "--floor", path], cwd=str(ROOT))
+    out = work / (Path(path).stem + ".style_dna.json")
+    env = dict(os.environ, **({"CLIPZY_MODELS_PATH": models} if models else {}))
+    run = run_measured([CLIPZY, "extract", path, "-o", str(out)], env=env, cwd=str(ROOT))
+    if run.returncode:
+        raise SystemExit(f"clipzy extract {path} failed ({run.returncode}):\n{run.stderr[-3000:]}")
+    dna = json.loads(out.read_text())
+    return {"video": Path(path).name, "floor": floor, "run": run, "dna": dna}
 
 
-def measure(path: str, *, models) -> dict:
-    """Walk the extract stages on ``path`` (each timed) with the analysers' push time attributed."""
-    from clipzy.engine import pipeline
+def _found(dna: dict) -> str:
+    """What the Style DNA measured, in a few words."""
+    kinds: dict[str, int] = {}
+    for t in dna.get("transitions") or []:
+        kinds[t.get("type")] = kinds.get(t.get("type"), 0) + 1
+    return (f"{dna['pacing']['shot_count']} shots, transitions {kinds}, {len(dna.get('text_overlays') or [])} "
+            f"text overlays, tempo {dna.get('tempo_bpm')} BPM, {len(dna.get('detected_beats') or [])} beats, "
+            f"detector {dna['analysis']['shot_detector']}")
 
-    floor = decode_floor(path)
-    with tempfile.TemporaryDirectory(prefix="clipzy-bench-dna-") as tmp:
-        state = pipeline.JobState(style_source=pipeline.Source.of(path), footage=[], config={},
-                                  artifacts=pipeline.Artifacts(style_dna=os.path.join(tmp, "dna.json")), models=models)
-        timed: dict[str, Timed] = {}
-        real_pump = pipeline.FramePump
 
-        def pump(p, consumers, info=None):
-            wrapped = []
-            for c in consumers:
-                t = Timed(c)
-                timed[type(c).__name__] = t
-                wrapped.append(t)
-            return real_pump(p, wrapped, info=info)
-
-        pipeline.FramePump = pump
-        seconds = {}
-        try:
-            for stage in pipeline.stages_for(state):
-                t0 = time.perf_counter()
-                pipeline.run_stage(stage, state, pipeline.Control())
-                seconds[stage.name] = time.perf_counter() - t0
-        finally:
-            pipeline.FramePump = real_pump
-    info = state.style.info
-    dna = state.style_dna
-    # the analysers' finish() work happens after the pump: attribute it too
-    row = {"video": os.path.basename(path), "duration_s": info.duration_seconds, "size": f"{info.width}x{info.height}",
-           "floor_s": floor, "video_pass_s": seconds["video_analysis"], "audio_s": seconds["audio_analysis"],
-           "motion_text_finish_s": seconds["motion_analysis"], "dna_s": seconds["style_extraction"],
-           "total_s": sum(seconds.values()), "detector": dna["analysis"]["shot_detector"],
-           "push_s": {k: v.seconds for k, v in timed.items()}}
-    row["ratio"] = row["total_s"] / floor
-    return row
+def print_table(rows: list[dict]) -> None:
+    """The speed table (one row per video) and the stage seconds of each."""
+    print("| video | duration s | floor s (CPU s) | extract s | CPU s | peak MiB | extract ÷ floor | target |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        f, m, dur = r["floor"], r["run"], r["dna"]["source_duration_seconds"]
+        print(f"| {r['video']} | {dur:.0f} | {f.wall_s:.1f} ({f.cpu_s:.1f}) | {m.wall_s:.1f} | {m.cpu_s:.1f} | "
+              f"{m.peak_mib:.0f} | {m.wall_s / f.wall_s:.2f}× | ≤ 3.0×, < 1536 MiB |")
+    for r in rows:
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in r["dna"]["analysis"]["stage_seconds"].items())
+        print(f"  {r['video']}: stages (s) {stages}; floor peak {r['floor'].peak_mib:.0f} MiB")
+        print(f"  {r['video']}: {_found(r['dna'])}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("videos", nargs="*")
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--seconds", type=int, nargs="+", default=[60], help="bench footage lengths (template_<s>.mp4)")
     ap.add_argument("--no-model", action="store_true", help="use the classical shot detector")
-    args = ap.parse_args()
-    from clipzy.engine.models import ModelRegistry
-
-    videos = list(args.videos)
-    tmp = tempfile.mkdtemp(prefix="clipzy-bench-")
-    # --no-model: an empty models folder, so the classical shot detector (and the VAD fallback) run
-    models = ModelRegistry(Path(tmp) / "no-models") if args.no_model else \
-        ModelRegistry(os.environ.get("CLIPZY_MODELS_PATH", ROOT / "instance" / "models"))
-    if not videos:
-        videos = [str(make_1080p(Path(tmp) / "cockatoo-1080p30.mp4", args.seconds)), str(MEDIA / "wannaworktogether.mp4")]
-    # warm the process (model sessions, numba compile) on a short clip, reported separately
-    t0 = time.perf_counter()
-    measure(str(MEDIA / "realshort.mp4"), models=models)
-    print(f"cold start (first extraction of a 1.2 s clip, sessions + numba): {time.perf_counter() - t0:.2f} s\n")
-    rows = [measure(v, models=models) for v in videos]
-    names = sorted({k for r in rows for k in r["push_s"]})
-    head = ["video", "size", "dur s", "floor s"] + [f"{n} s" for n in names] + \
-           ["video pass s", "audio s", "finish s", "total s", "total/floor", "audio s/min", "detector"]
-    print(" | ".join(head))
-    print(" | ".join("---" for _ in head))
-    for r in rows:
-        cells = [r["video"], r["size"], f"{r['duration_s']:.1f}", f"{r['floor_s']:.2f}"]
-        cells += [f"{r['push_s'].get(n, 0):.2f}" for n in names]
-        cells += [f"{r['video_pass_s']:.2f}", f"{r['audio_s']:.2f}", f"{r['motion_text_finish_s']:.2f}", f"{r['total_s']:.2f}",
-                  f"{r['ratio']:.2f}", f"{r['audio_s'] / r['duration_s'] * 60:.2f}", r["detector"]]
-        print(" | ".join(cells))
-    print("\ntext analysis per minute of video = TextAnalyzer push seconds ÷ duration × 60:")
-    for r in rows:
-        print(f"  {r['video']}: {r['push_s'].get('TextAnalyzer', 0) / r['duration_s'] * 60:.1f} s/min")
+    ap.add_argument("--cold", action="store_true", help="also print the cold-start table (bench/coldstart.py)")
+    ap.add_argument("--quality", action="store_true", help="also run the shot, text and audio quality benchmarks")
+    ap.add_argument("--floor", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.floor:
+        decode_floor(a.floor)
+        return
+    videos = list(a.videos) or [str(footage.build(f"template_{s}", footage.WORK)) for s in a.seconds]
+    with tempfile.TemporaryDirectory(prefix="clipzy-bench-extract-") as tmp:
+        models = str(Path(tmp) / "no-models") if a.no_model else None
+        print(f"load average before: {load_average()}; {os.cpu_count()} cores")
+        rows = [measure(v, models=models, work=Path(tmp)) for v in videos]
+        print(f"load average after: {load_average()}\n")
+    print_table(rows)
+    if a.cold:
+        print()
+        subprocess.run([sys.executable, str(ROOT / "bench" / "coldstart.py")], check=True, cwd=ROOT)
+    for cmd in QUALITY if a.quality else ():
+        print(f"\n$ python bench/{' '.join(cmd)}", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / cmd[0]), *cmd[1:]], check=False, cwd=ROOT)
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=3)
     main()
