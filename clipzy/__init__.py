@@ -19,7 +19,9 @@ from typing import Any
 
 from .version import __version__
 
-__all__ = ["Services", "__version__", "create_app", "start_workers", "stop_workers"]
+__all__ = ["Services", "WARM_UP_THREAD", "__version__", "create_app", "start_workers", "stop_workers"]
+
+WARM_UP_THREAD = "clipzy-warm-up"  # the name of the thread of :func:`_warm_up` (gunicorn.conf.py waits for it)
 
 
 @dataclass
@@ -118,7 +120,7 @@ def start_workers(app) -> None:
                              webhook_sender=services.webhooks)
     services.runner.start()
     if app.config.get("CLIPZY_WARM_UP", True):
-        threading.Thread(target=_warm_up, args=(services.models,), name="clipzy-warm-up", daemon=True).start()
+        threading.Thread(target=_warm_up, args=(services.models,), name=WARM_UP_THREAD, daemon=True).start()
     atexit.register(stop_workers, app)
 
 
