@@ -46,7 +46,58 @@ def wait_for(pred, timeout: float = 10.0, step: float = 0.05, what: str = "condi
         time.sleep(step)
 
 
-class Server:
+class Client:
+    """JSON requests to one HTTP port on 127.0.0.1 (gunicorn itself, or nginx in front of it).
+
+    ``headers`` go with every request (e.g. ``Authorization``); a request's own override them.
+    """
+
+    def __init__(self, port: int, *, headers: dict[str, str] | None = None) -> None:
+        self.port = port
+        self.headers = dict(headers or {})
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def request(self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
+                timeout: float = 10.0) -> tuple[int, Any]:
+        """One request on a fresh connection; returns (status, parsed JSON or raw bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            hdrs = {**self.headers, **(headers or {})}
+            if body is not None and not isinstance(body, (bytes, bytearray)):
+                body = json.dumps(body).encode()
+                hdrs.setdefault("Content-Type", "application/json")
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            raw = resp.read()
+            return resp.status, _json_or_raw(raw, resp.getheader("Content-Type"))
+        finally:
+            conn.close()
+
+    def get(self, path: str, **kw) -> tuple[int, Any]:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw) -> tuple[int, Any]:
+        return self.request("POST", path, body if body is not None else {}, **kw)
+
+    def upload(self, path: str | os.PathLike[str], *, filename: str | None = None, fields: dict[str, str] | None = None,
+               timeout: float = 60.0) -> tuple[int, Any]:
+        """POST a file to /videos/upload as multipart with a Content-Length, streamed from disk."""
+        return upload_file(self.port, path, filename=filename, fields=fields, timeout=timeout, headers=self.headers)
+
+    def job(self, job_id: str) -> dict:
+        status, body = self.get(f"/api/v1/jobs/{job_id}")
+        assert status == 200, (status, body)
+        return body["data"]
+
+    def wait_job(self, job_id: str, pred, timeout: float = 30.0, what: str = "job state") -> dict:
+        return wait_for(lambda: j if pred(j := self.job(job_id)) else None, timeout=timeout, step=0.1,
+                        what=f"{what} of {job_id}")
+
+
+class Server(Client):
     """One gunicorn master + worker on 127.0.0.1:<free port>, serving ``module`` (e.g. ``slow_wsgi:app``).
 
     ``env`` adds to (and overrides) the inherited environment; ``CLIPZY_INSTANCE_PATH``
@@ -59,13 +110,9 @@ class Server:
         self.instance = Path(instance)
         self.module = module
         self.env = dict(env or {})
-        self.port = port or free_port()
+        super().__init__(port or free_port())
         self.log_path = Path(log_path) if log_path else self.instance.parent / f"gunicorn-{self.port}.log"
         self.proc: subprocess.Popen | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # -- lifecycle --------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> "Server":
@@ -139,43 +186,6 @@ class Server:
         except OSError:
             return ""
 
-    # -- HTTP -------------------------------------------------------------------
-    def request(self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
-                timeout: float = 10.0) -> tuple[int, Any]:
-        """One request on a fresh connection; returns (status, parsed JSON or raw bytes)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            hdrs = dict(headers or {})
-            if body is not None and not isinstance(body, (bytes, bytearray)):
-                body = json.dumps(body).encode()
-                hdrs.setdefault("Content-Type", "application/json")
-            conn.request(method, path, body=body, headers=hdrs)
-            resp = conn.getresponse()
-            raw = resp.read()
-            return resp.status, _json_or_raw(raw, resp.getheader("Content-Type"))
-        finally:
-            conn.close()
-
-    def get(self, path: str, **kw) -> tuple[int, Any]:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, body: Any = None, **kw) -> tuple[int, Any]:
-        return self.request("POST", path, body if body is not None else {}, **kw)
-
-    def upload(self, path: str | os.PathLike[str], *, filename: str | None = None, fields: dict[str, str] | None = None,
-               timeout: float = 60.0) -> tuple[int, Any]:
-        """POST a file to /videos/upload as multipart with a Content-Length, streamed from disk."""
-        return upload_file(self.port, path, filename=filename, fields=fields, timeout=timeout)
-
-    def job(self, job_id: str) -> dict:
-        status, body = self.get(f"/api/v1/jobs/{job_id}")
-        assert status == 200, (status, body)
-        return body["data"]
-
-    def wait_job(self, job_id: str, pred, timeout: float = 30.0, what: str = "job state") -> dict:
-        return wait_for(lambda: j if pred(j := self.job(job_id)) else None, timeout=timeout, step=0.1,
-                        what=f"{what} of {job_id}")
-
 
 def _group_alive(pgid: int) -> bool:
     try:
@@ -222,8 +232,12 @@ def multipart_parts(filename: str, fields: dict[str, str] | None = None, *,
 
 def upload_file(port: int, path: str | os.PathLike[str], *, filename: str | None = None,
                 fields: dict[str, str] | None = None, timeout: float = 60.0,
-                chunk: int = 256 * 1024) -> tuple[int, Any]:
-    """Stream ``path`` as the ``file`` part of a multipart upload with a Content-Length."""
+                headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """Stream ``path`` as the ``file`` part of a multipart upload with a Content-Length.
+
+    The file goes out with ``socket.sendfile`` (no copy through Python), so a load client
+    costs the machine little beside the server it measures.
+    """
     path = Path(path)
     boundary, head, tail = multipart_parts(filename or path.name, fields)
     size = path.stat().st_size
@@ -232,11 +246,12 @@ def upload_file(port: int, path: str | os.PathLike[str], *, filename: str | None
         conn.putrequest("POST", "/api/v1/videos/upload")
         conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
         conn.putheader("Content-Length", str(len(head) + size + len(tail)))
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
         conn.endheaders()
         conn.send(head)
         with open(path, "rb") as fh:
-            while data := fh.read(chunk):
-                conn.send(data)
+            conn.sock.sendfile(fh)
         conn.send(tail)
         resp = conn.getresponse()
         return resp.status, _json_or_raw(resp.read(), resp.getheader("Content-Type"))
@@ -245,10 +260,12 @@ def upload_file(port: int, path: str | os.PathLike[str], *, filename: str | None
 
 
 def upload_bytes(port: int, chunks: Iterable[bytes], total: int, *, filename: str,
-                 fields: dict[str, str] | None = None, timeout: float = 60.0, chunked: bool = False) -> tuple[int, Any]:
+                 fields: dict[str, str] | None = None, timeout: float = 60.0, chunked: bool = False,
+                 headers: dict[str, str] | None = None) -> tuple[int, Any]:
     """Upload ``total`` bytes given as ``chunks`` (a generator may pace them).
 
-    With a Content-Length, or with ``chunked`` as ``Transfer-Encoding: chunked`` (no length).
+    With a Content-Length, or with ``chunked`` as ``Transfer-Encoding: chunked`` (no length);
+    ``headers`` are added to the request (e.g. ``Authorization``).
     """
     boundary, head, tail = multipart_parts(filename, fields)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -267,6 +284,8 @@ def upload_bytes(port: int, chunks: Iterable[bytes], total: int, *, filename: st
             conn.putheader("Transfer-Encoding", "chunked")
         else:
             conn.putheader("Content-Length", str(len(head) + total + len(tail)))
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
         conn.endheaders()
         send(head)
         for data in chunks:

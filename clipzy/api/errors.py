@@ -87,6 +87,8 @@ def http_error_response(exc: HTTPException):
     headers = {}
     if status == 405 and getattr(exc, "valid_methods", None):
         headers["Allow"] = ", ".join(exc.valid_methods)
+    if status == 416 and getattr(exc, "length", None) is not None:  # RFC 9110 14.4: the size a client may ask for
+        headers["Content-Range"] = f"{exc.units} */{exc.length}"
     return api_error_response(ApiError(code, status, message, detail, headers=headers))
 
 
