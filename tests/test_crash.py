@@ -29,14 +29,9 @@ RENDER_BYTES = 3 * 1024 * 1024
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     """A tiny valid MP4 (64x48, 10 frames)."""
-    import numpy as np
+    from synth.video import noise_clip
 
-    from synth.video import write_video
-
-    d = tmp_path_factory.mktemp("crashclip")
-    rng = np.random.default_rng(7)
-    frames = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(10)]
-    return Path(write_video(d / "clip.mp4", frames, fps=10))
+    return Path(noise_clip(tmp_path_factory.mktemp("crashclip") / "clip.mp4", 7))
 
 
 @pytest.fixture

@@ -44,14 +44,9 @@ def small_disk(tmp_path):
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    import numpy as np
+    from synth.video import noise_clip
 
-    from synth.video import write_video
-
-    d = tmp_path_factory.mktemp("diskclip")
-    rng = np.random.default_rng(3)
-    return Path(write_video(d / "clip.mp4", [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(10)],
-                            fps=10))
+    return Path(noise_clip(tmp_path_factory.mktemp("diskclip") / "clip.mp4", 3))
 
 
 @pytest.fixture

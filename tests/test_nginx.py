@@ -56,14 +56,9 @@ POLL_LIMIT_S = 0.25  # a status poll while uploads stream must answer within thi
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     """A tiny valid MP4 (64x48, 10 frames)."""
-    import numpy as np
+    from synth.video import noise_clip
 
-    from synth.video import write_video
-
-    d = tmp_path_factory.mktemp("nginxclip")
-    rng = np.random.default_rng(11)
-    frames = [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(10)]
-    return Path(write_video(d / "clip.mp4", frames, fps=10))
+    return Path(noise_clip(tmp_path_factory.mktemp("nginxclip") / "clip.mp4", 11))
 
 
 def padded_mp4(clip: Path, size: int, dest: Path) -> Path:

@@ -148,3 +148,9 @@ def shared_media_frames(path: str, *, start_s: float = 0.0, count: int = 25, siz
             if len(out) >= count:
                 break
     return out
+
+
+def noise_clip(path: str | os.PathLike[str], seed: int) -> str:
+    """A tiny valid MP4 at ``path``: 10 frames of 64x48 uniform noise (``seed``) at 10 fps."""
+    rng = np.random.default_rng(seed)
+    return write_video(path, [rng.integers(0, 255, (48, 64, 3), dtype=np.uint8) for _ in range(10)], fps=10)
