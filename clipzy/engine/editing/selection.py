@@ -261,21 +261,17 @@ def choose_starts(lengths: list[float], handles: list[float], spans: list[tuple[
                 ok &= overlap <= overlap[ok].min() + GRID_S / 2
             if not np.any(ok):
                 continue
-            a = a0[ok]
+            a, shot = a0[ok], shot_idx[ok]
             i0 = np.clip(np.floor(a / GRID_S).astype(int), 0, cum.size - 1)
             i1 = np.clip(np.ceil((a + ln) / GRID_S).astype(int), 0, cum.size - 1)
             s = (cum[i1] - cum[i0]) / np.maximum(1e-9, (i1 - i0) * GRID_S) - 0.5 * np.abs(a - ideal) / max(unit, 1e-9)
-            s = s - SAME_SHOT_PENALTY * (shot_idx[ok] == prev_shot)
+            s = s - SAME_SHOT_PENALTY * (shot == prev_shot)
             if quality is not None and i > 0 and i < len(adjacent) and adjacent[i]:
                 reads = cut_reads(quality, prev_end - 1.0 / max(fps_footage, 1.0), a)
                 if np.any(reads):  # a start whose cut reads wins over any that does not
-                    a, s, shot_ok = a[reads], s[reads], shot_idx[ok][reads]
-                else:
-                    shot_ok = shot_idx[ok]
-            else:
-                shot_ok = shot_idx[ok]
+                    a, s, shot = a[reads], s[reads], shot[reads]
             k = int(np.argmax(s))  # first best: deterministic
-            chosen, used_h, prev_shot = float(a[k]), hh, int(shot_ok[k])
+            chosen, used_h, prev_shot = float(a[k]), hh, int(shot[k])
             break
         if chosen is None:  # segment longer than every shot (cannot happen after splitting) — start of footage
             chosen, used_h = 0.0, 0.0
