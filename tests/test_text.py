@@ -46,6 +46,20 @@ def _ov(content: str, position: str, start_s: float, end_s: float) -> text.TextO
     return text.TextOverlay(content, position, None, None, start_s, end_s)
 
 
+def test_reading_joins_readings_that_differ_only_in_spaces():
+    # a space seen in a fair share of the frames is kept: PP-OCR drops narrow ones
+    assert text.reading({"LIVE 2024": 2.86, "LIVE2024": 2.94}) == "LIVE 2024"
+    assert text.reading({"LIVE2024": 2.9, "LIVE 2024": 0.5}) == "LIVE2024"
+    # two spaces, each judged on its own share of the score
+    assert text.reading({"A B C": 0.5, "AB C": 1.0, "ABC": 1.5}) == "AB C"
+    # spaces never outvote letters: the group with the most score wins
+    assert text.reading({"HELLO": 1.0, "WORLD": 0.9, "W ORLD": 0.3}) == "WORLD"
+    assert text.reading({"HELLO": 1.3, "WORLD": 0.9, "W ORLD": 0.3}) == "HELLO"
+    assert text.reading({"ab": 1.0}) == "ab"
+    with pytest.raises(ValueError):
+        text.reading({})
+
+
 def test_subtitles_rule():
     shots = [(0, 2), (2, 4), (4, 6), (6, 8)]
     captions = [_ov(f"line {i}", "bottom-center", 2 * i, 2 * i + 2) for i in range(4)]

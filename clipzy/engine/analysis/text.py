@@ -50,7 +50,9 @@ detected). A track is kept as a ``text_overlays`` entry when it was seen in at l
 
 Overlay fields
 --------------
-* ``content``: the reading of the track with the highest summed score (case as read).
+* ``content``: the reading of the track with the highest summed score (case as read);
+  readings that differ only in spaces count as one, keeping a space that readings with a
+  third of their score saw (:func:`reading`).
 * ``position``: the 3×3 grid cell holding the mean centre of the track's boxes.
 * ``size``: text height in display pixels of the *source* video: the vertical extent of the
   glyph pixels in the line's upright crop (so rotated text is measured across its
@@ -117,6 +119,9 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"  # configured but never run (
 
 #: Minimum recognition score (mean character probability, 0–1) of a kept reading.
 MIN_SCORE = 0.80
+#: Share of a track's summed score whose readings must hold a space for it to be kept
+#: (:func:`reading`).
+SPACE_SHARE = 1 / 3
 #: Minimum number of letters/digits in a kept reading.
 MIN_ALNUM = 2
 #: Minimum number of sampled frames a kept overlay was seen in.
@@ -321,6 +326,32 @@ def normalise_whitespace(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def reading(variants: dict[str, float]) -> str:
+    """One text from a track's readings ``{text: summed score}``.
+
+    Readings that differ only in their spaces are one reading: the group with the highest
+    summed score wins, its letters as read, with a space at each place where readings
+    holding at least :data:`SPACE_SHARE` of the group's score have one. PP-OCR drops
+    narrow spaces between Latin words far more often than it invents one inside a word,
+    so a space that a fair share of the frames saw is kept.
+    """
+    if not variants:
+        raise ValueError("a track has at least one reading")
+    groups: dict[str, dict[str, float]] = {}
+    for text_, score in variants.items():
+        groups.setdefault("".join(text_.split()), {})[text_] = score
+    group = max(groups.values(), key=lambda g: sum(g.values()))
+    total = sum(group.values())
+    letters = "".join(next(iter(group)).split())  # the same for every member
+    weight = [0.0] * len(letters)  # weight[i]: score of readings with a space before char i
+    for text_, score in group.items():
+        i = 0
+        for word in text_.split()[:-1]:
+            i += len(word)
+            weight[i] += score
+    return "".join((" " if i and weight[i] >= SPACE_SHARE * total else "") + c for i, c in enumerate(letters))
+
+
 def detect_lines(image_bgr: np.ndarray, *, ocr: Any = None) -> list[np.ndarray] | None:
     """Text-line quads (each (4, 2) float32, image pixels) in a BGR uint8 image.
 
@@ -474,7 +505,8 @@ class _Track:
     absent_since: float | None = None  # first sampled time it was missing (while live)
 
     def content(self) -> str:
-        return max(self.variants.items(), key=lambda kv: kv[1])[0]
+        """The track's text (see the module's ``content`` rule)."""
+        return reading(self.variants)
 
 
 @dataclass
