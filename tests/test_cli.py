@@ -1,4 +1,4 @@
-"""The clipzy command: init-db, models prepare --check, extract's bad-input exit code."""
+"""The clipzy command: init-db, models prepare (--check, the cache warm-up), extract's bad-input exit code."""
 from __future__ import annotations
 
 import json
@@ -42,3 +42,15 @@ def test_extract_bad_input_exits_2_with_one_line(tmp_path):
     r = clipzy("apply", "--template", str(junk), "--footage", str(junk), "-o", str(tmp_path / "o.mp4"),
                "--config", json.dumps({"quality": "ultra"}), instance=tmp_path)
     assert r.returncode == 2 and "--config" in r.stderr
+
+
+def test_models_prepare_fills_the_instance_numba_cache(tmp_path, prepared_models):
+    """prepare compiles librosa's kernels into <instance>/cache/numba, so the first job does not."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    env.update(CLIPZY_INSTANCE_PATH=str(tmp_path), CLIPZY_MODELS_PATH=str(prepared_models))
+    r = subprocess.run([sys.executable, "-m", "clipzy.cli", "models", "prepare"], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    cache = tmp_path / "cache" / "numba"
+    assert f"compiled into {cache}" in r.stdout, r.stdout
+    assert any(cache.rglob("*.nbi")) and any(cache.rglob("*.nbc")), sorted(cache.rglob("*"))[:10]
