@@ -86,7 +86,7 @@ def _warm_instance_caches(models) -> None:
     except Exception as exc:  # noqa: BLE001 - the models are ready; the cache only saves time
         click.echo(f"warm-up failed ({exc}); the first job will compile librosa's kernels", err=True)
         return
-    click.echo(f"caches: librosa's kernels compiled into {os.environ['NUMBA_CACHE_DIR']} ({seconds:.1f} s)")
+    click.echo(f"caches: librosa's kernels ready in {os.environ['NUMBA_CACHE_DIR']} ({seconds:.1f} s)")
 
 
 class _Many(click.Option):

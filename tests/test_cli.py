@@ -52,5 +52,5 @@ def test_models_prepare_fills_the_instance_numba_cache(tmp_path, prepared_models
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     cache = tmp_path / "cache" / "numba"
-    assert f"compiled into {cache}" in r.stdout, r.stdout
+    assert f"ready in {cache}" in r.stdout, r.stdout
     assert any(cache.rglob("*.nbi")) and any(cache.rglob("*.nbc")), sorted(cache.rglob("*"))[:10]
