@@ -108,13 +108,18 @@ def require_json_object(limit_bytes: int) -> None:
         raise ApiError("INVALID_JSON", 400, "The request body is not valid JSON", "expected a JSON object")
 
 
+def _missing_file() -> ApiError:
+    """API.md's MISSING_FIELD for an upload without its ``file`` part."""
+    return ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",
+                    {"file": ["Missing data for required field."]})
+
+
 def require_file_part(endpoint: str) -> None:
     """API.md: an upload to ``endpoint`` without a ``file`` part is MISSING_FIELD, whatever
     else it carries (a file sent under another name is a missing ``file``). Call it from the
     blueprint's ``before_request``, so it wins over the schema's unknown-field errors."""
     if request.method == "POST" and request.endpoint == endpoint and "file" not in request.files:
-        raise ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",
-                       {"file": ["Missing data for required field."]})
+        raise _missing_file()
 
 
 def streamed_upload(upload) -> str:
@@ -125,8 +130,7 @@ def streamed_upload(upload) -> str:
                        "storage is full: no space left on device for the upload; nothing was kept",
                        headers={"Retry-After": "60"})
     if upload is None or not hasattr(upload, "stream"):
-        raise ApiError("MISSING_FIELD", 422, "No file uploaded", "the multipart field 'file' is required",
-                       {"file": ["Missing data for required field."]})
+        raise _missing_file()
     temp_path = getattr(upload.stream, "name", None)
     if not isinstance(temp_path, str) or not os.path.isfile(temp_path):
         raise ApiError("INTERNAL_ERROR", 500, "Upload could not be stored", "the upload was not streamed to disk")
