@@ -91,5 +91,3 @@ def post_worker_init(worker) -> None:
     gc.freeze()
     threading.Thread(target=_freeze_after_warm_up, name="clipzy-gc-freeze", daemon=True).start()
     _lower_other_threads(JOB_THREADS_NICE)
-
-

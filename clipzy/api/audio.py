@@ -1,7 +1,6 @@
 """POST /api/v1/audio/upload and GET /api/v1/audio/{audio_id} (v1.1: the song to cut to)."""
 from __future__ import annotations
 
-
 from flask import current_app
 from flask.views import MethodView
 

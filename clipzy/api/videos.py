@@ -1,7 +1,6 @@
 """POST /api/v1/videos/upload and GET /api/v1/videos/{video_id}."""
 from __future__ import annotations
 
-
 from flask import current_app
 from flask.views import MethodView
 

@@ -435,7 +435,6 @@ class CascadeGate:
         return max(0, (known - GATE_MARGIN) // transnet.STEP)
 
 
-
 class TransNetDetector(_Streaming):
     """TransNetV2 on 48x27 frames; ``batch`` windows of 100 frames per session.run.
 
