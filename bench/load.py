@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from nginx import Nginx, start_in_front  # noqa: E402
+from measure import children  # noqa: E402
 from procs import VENV_BIN, Client, Server, rss_kib, upload_file  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -324,13 +325,6 @@ def _busy_jiffies() -> int:
     return sum(vals) - vals[3] - vals[4]
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(k) for k in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 class CpuMeter:
     """Cores used during a stretch of time: by each of the bench's own processes, and by every other process."""
 
@@ -501,7 +495,7 @@ def load(stack: Stack, big: Path, args: argparse.Namespace) -> tuple[Run, list[t
     sampler = threading.Thread(target=sample_rss, args=(stack.job_pids(), run, stop, t0), daemon=True)
     sampler.start()
     gunicorn = stack.server.pids()
-    nginx = [p for front in (stack.front, stack.sink_front) for p in [front.proc.pid, *_children(front.proc.pid)]]
+    nginx = [p for front in (stack.front, stack.sink_front) for p in [front.proc.pid, *children(front.proc.pid)]]
     meter = CpuMeter({"gunicorn": gunicorn, "job workers": [w.pid for w in stack.workers], "nginx (both)": nginx,
                       "bench clients and sink": [os.getpid(), pollers.pid]})
     spy = start_profile(gunicorn[-1], Path(args.profile), args.duration) if args.profile else None

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from procs import rss_kib  # noqa: E402  (the tests' /proc reader)
 
 MIB = 1024 * 1024
 
@@ -31,7 +36,7 @@ class Measured:
     rss_trace_mib: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, MiB)
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     """Direct children of ``pid`` (from /proc/<pid>/task/*/children)."""
     out: list[int] = []
     try:
@@ -43,18 +48,6 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _rss_kib(pid: int) -> int:
-    """VmRSS of ``pid`` in KiB (0 when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def tree_rss_mib(pid: int) -> float:
     """RSS of ``pid`` and all its descendants, in MiB."""
     total, todo, seen = 0, [pid], set()
@@ -63,8 +56,8 @@ def tree_rss_mib(pid: int) -> float:
         if p in seen:
             continue
         seen.add(p)
-        total += _rss_kib(p)
-        todo.extend(_children(p))
+        total += rss_kib(p)[0]
+        todo.extend(children(p))
     return total / 1024.0
 
 
